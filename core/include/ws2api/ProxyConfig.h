@@ -1,0 +1,72 @@
+#pragma once
+
+#include <QByteArray>
+#include <QHostAddress>
+#include <QList>
+#include <QPair>
+#include <QString>
+#include <QStringList>
+#include <QUrl>
+
+namespace ws2api {
+
+// A plain struct of values: the daemon fills it from argv and INI, core never
+// reads QSettings or argv. Every field has the SPEC default.
+struct ProxyConfig
+{
+    enum class Mode { Plain, Ocpp };
+
+    QHostAddress listenAddress = QHostAddress::Any;
+    quint16 listenPort = 4000;
+
+    // Unset (pushPort == 0 and !hasPushListener): pushes, /metrics and /healthz are
+    // served on the WebSocket listener.
+    bool hasPushListener = false;
+    QHostAddress pushAddress = QHostAddress::Any;
+    quint16 pushPort = 0;
+
+    QUrl api = QUrl(QStringLiteral("http://127.0.0.1:5000/"));
+    bool demoApi = false; // --api demo:
+
+    Mode mode = Mode::Plain;
+
+    QByteArray pushToken;                       // empty: no token needed
+    QList<QPair<QHostAddress, int>> pushAllow;  // empty: loopback and private ranges
+
+    int threads = 0;  // 0: one per core
+    QString adminName = QStringLiteral("ws2apid");  // "none" disables
+
+    int apiTimeoutMs = 10000;
+    int callTimeoutS = 60;
+    int callQueue = 16;
+    QStringList subprotocols = {QStringLiteral("ocpp2.1"), QStringLiteral("ocpp2.0.1"),
+                                QStringLiteral("ocpp1.6")};
+    QString defaultSubprotocol;
+    qint64 maxMessage = 1048576;
+    int pingIntervalMs = 30000;
+    bool notifyDisconnect = true;
+
+    QString cpuProfile;
+    QString memProfile;
+
+    // Not in SPEC's option table; tunable here and by tests.
+    int handshakeTimeoutMs = 10000;     // a request head must be complete by then
+    qint64 sendQueueBytes = 4 << 20;    // per client; over it the client is closed 1008
+    int maxPendingMessages = 1024;      // per client, waiting for the API; over it: 1008
+    int apiPoolSize = 32;               // keep-alive connections per worker
+    int apiMaxQueued = 100000;          // per worker, waiting for a pool connection
+    int drainTimeoutMs = 10000;         // on stop: in-flight API requests may finish
+
+    static QList<QPair<QHostAddress, int>> defaultPushAllow()
+    {
+        return {QHostAddress::parseSubnet(QStringLiteral("127.0.0.0/8")),
+                QHostAddress::parseSubnet(QStringLiteral("::1/128")),
+                QHostAddress::parseSubnet(QStringLiteral("10.0.0.0/8")),
+                QHostAddress::parseSubnet(QStringLiteral("172.16.0.0/12")),
+                QHostAddress::parseSubnet(QStringLiteral("192.168.0.0/16")),
+                QHostAddress::parseSubnet(QStringLiteral("fc00::/7")),
+                QHostAddress::parseSubnet(QStringLiteral("fe80::/10"))};
+    }
+};
+
+} // namespace ws2api

@@ -1,0 +1,48 @@
+#pragma once
+
+#include <QByteArray>
+#include <QByteArrayView>
+#include <memory>
+
+#include "HttpHead.h"
+
+namespace ws2api {
+
+struct HttpRequest
+{
+    HttpHead head;
+    QByteArray body;  // de-chunked
+};
+
+// Reads a stream of HTTP/1.1 requests (keep-alive, pipelined) from one connection:
+// feed it bytes as they arrive, take complete requests out. Bodies by Content-Length
+// or chunked. Used by the push listener and the demo API.
+class HttpRequestReader
+{
+public:
+    enum class Error {
+        None,
+        HeadTooLarge,   // answer 431 and close
+        BodyTooLarge,   // answer 413 and close (known from Content-Length or while de-chunking)
+        Malformed,      // answer 400 and close
+    };
+
+    explicit HttpRequestReader(qint64 maxBody, qsizetype maxHead = 16 * 1024);
+    ~HttpRequestReader();
+
+    void feed(QByteArrayView data);
+
+    // Takes the next complete request, if any. Once error() != None no more requests
+    // come out. A request whose head is complete but whose body is over maxBody is
+    // not returned: error() says BodyTooLarge and headOfRejected() has its head (so
+    // the caller can still run checks that come before the size check).
+    bool next(HttpRequest *request);
+    Error error() const;
+    const HttpHead &headOfRejected() const;
+
+private:
+    struct State;
+    std::unique_ptr<State> d;
+};
+
+} // namespace ws2api

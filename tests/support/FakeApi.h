@@ -1,0 +1,65 @@
+#pragma once
+
+#include <QByteArray>
+#include <QList>
+#include <QObject>
+#include <QPair>
+#include <QTcpServer>
+#include <QUrl>
+#include <functional>
+
+namespace ws2api::test {
+
+struct RecordedRequest
+{
+    QByteArray method;
+    QByteArray target;  // raw, as received: "/base/CP1?x=1"
+    QByteArray path;    // without the query
+    QByteArray query;   // without '?'
+    QList<QPair<QByteArray, QByteArray>> headers;
+    QByteArray body;
+    QByteArray header(QByteArrayView name) const;  // case-insensitive, first match
+};
+
+struct FakeReply
+{
+    int status = 200;
+    QByteArray body;
+    QList<QPair<QByteArray, QByteArray>> headers;  // extra headers
+    bool chunked = false;     // send the body with Transfer-Encoding: chunked
+    bool hang = false;        // never answer (the connection stays open)
+    bool dropConnection = false;  // close the connection without answering
+    int delayMs = 0;          // answer this much later
+};
+
+// A real HTTP/1.1 server on 127.0.0.1 (port 0) for tests: keep-alive, records every
+// request, answers through a handler. Default handler: GET -> "ok", POST -> echo of
+// the body, anything else -> 204.
+class FakeApi : public QObject
+{
+    Q_OBJECT
+public:
+    using Handler = std::function<FakeReply(const RecordedRequest &)>;
+
+    explicit FakeApi(QObject *parent = nullptr);
+    ~FakeApi() override;
+
+    bool listen();                 // 127.0.0.1, port 0
+    quint16 port() const;
+    QUrl url(const QString &basePath = QStringLiteral("/")) const;  // http://127.0.0.1:PORT<basePath>
+
+    void setHandler(Handler handler);
+    QList<RecordedRequest> requests() const;
+    int requestCount() const;
+    int connectionsAccepted() const;  // TCP connections accepted so far
+    void closeAllConnections();       // abort every open server-side connection
+
+Q_SIGNALS:
+    void requestReceived(const ws2api::test::RecordedRequest &request);
+
+private:
+    struct Private;
+    Private *d;
+};
+
+} // namespace ws2api::test
