@@ -6,5 +6,5 @@ function(ws2api_warnings target)
         target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wno-missing-field-initializers)
     endif()
     target_compile_definitions(${target} PRIVATE QT_NO_CAST_FROM_ASCII QT_NO_URL_CAST_FROM_STRING
-                               QT_NO_FOREACH QT_USE_QSTRINGBUILDER)
+                               QT_NO_FOREACH)
 endfunction()

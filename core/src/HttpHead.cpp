@@ -1,1 +1,245 @@
-// placeholder: being written
+#include "HttpHead.h"
+
+#include <http_parser.h>
+
+#include <algorithm>
+#include <limits>
+
+namespace ws2api {
+
+namespace {
+
+// Collects what http_parser reports for one head. Data callbacks may deliver a
+// string in several pieces, so pieces are appended until the other kind starts.
+struct Collector
+{
+    HttpHead *head = nullptr;
+    QByteArray url;
+    bool lastWasValue = true;  // the first field piece starts a new header
+    bool complete = false;
+    bool keepAlive = true;
+    bool transferEncoding = false;
+    unsigned flags = 0;
+    quint64 contentLength = 0;
+};
+
+Collector *collector(http_parser *parser)
+{
+    return static_cast<Collector *>(parser->data);
+}
+
+int onUrl(http_parser *parser, const char *at, size_t length)
+{
+    collector(parser)->url.append(at, qsizetype(length));
+    return 0;
+}
+
+int onHeaderField(http_parser *parser, const char *at, size_t length)
+{
+    Collector *c = collector(parser);
+    if (c->lastWasValue)
+        c->head->headers.append({QByteArray(), QByteArray()});
+    c->head->headers.last().first.append(at, qsizetype(length));
+    c->lastWasValue = false;
+    return 0;
+}
+
+int onHeaderValue(http_parser *parser, const char *at, size_t length)
+{
+    Collector *c = collector(parser);
+    c->head->headers.last().second.append(at, qsizetype(length));
+    c->lastWasValue = true;
+    return 0;
+}
+
+// Pausing here makes http_parser_execute() return with the head's last byte
+// unconsumed, which is how we learn where the head ends without a second scan.
+// The values are read now because they describe this head only.
+int onHeadersComplete(http_parser *parser)
+{
+    Collector *c = collector(parser);
+    c->complete = true;
+    c->keepAlive = http_should_keep_alive(parser) != 0;
+    c->flags = parser->flags;
+    c->transferEncoding = parser->uses_transfer_encoding != 0;
+    c->contentLength = parser->content_length;
+    http_parser_pause(parser, 1);
+    return 0;
+}
+
+const http_parser_settings &headSettings()
+{
+    static const http_parser_settings settings = [] {
+        http_parser_settings s;
+        http_parser_settings_init(&s);
+        s.on_url = onUrl;
+        s.on_header_field = onHeaderField;
+        s.on_header_value = onHeaderValue;
+        s.on_headers_complete = onHeadersComplete;
+        return s;
+    }();
+    return settings;
+}
+
+// Obsolete line folding (a line starting with SP or HT) is rejected, as RFC 9112
+// 5.2 allows: unfolding would let a value hide a second header from a proxy in front.
+bool hasFoldedLine(QByteArrayView bytes)
+{
+    for (qsizetype i = 0; i + 1 < bytes.size(); ++i) {
+        if (bytes[i] == '\n' && (bytes[i + 1] == ' ' || bytes[i + 1] == '\t'))
+            return true;
+    }
+    return false;
+}
+
+// The Debian build of http_parser is the non-strict one and accepts "Name : v"
+// (RFC 9112 5.1: must be rejected) and any byte after the last CR.
+bool hasBadName(const HttpHead &head)
+{
+    return std::any_of(head.headers.cbegin(), head.headers.cend(), [](const auto &h) {
+        return h.first.contains(' ') || h.first.contains('\t');
+    });
+}
+
+bool endsWithBlankLine(QByteArrayView head)
+{
+    return head.endsWith("\n\n") || head.endsWith("\n\r\n");
+}
+
+// Versions other than 1.x, HTTP/0.9 (no version at all) included, are known to be
+// wrong as soon as http_parser has seen the major digit.
+bool hasBadVersion(const http_parser &parser)
+{
+    const bool http09 = parser.http_major == 0 && parser.http_minor == 9;
+    return http09 || parser.http_major >= 2;
+}
+
+bool hasToken(const QByteArray &list, QByteArrayView token)
+{
+    for (const QByteArray &item : list.split(',')) {
+        if (QByteArrayView(item).trimmed().compare(token, Qt::CaseInsensitive) == 0)
+            return true;
+    }
+    return false;
+}
+
+// Origin form "/p?q" is split here; absolute form "http://h/p?q" (which a server
+// must accept) through http_parser's URL parser. Anything else (CONNECT's
+// authority form, OPTIONS' "*") keeps the target as its path.
+bool splitTarget(HttpHead *head)
+{
+    const QByteArray &target = head->target;
+    if (target.startsWith('/') || !target.contains("://")) {
+        const qsizetype question = target.indexOf('?');
+        head->path = question < 0 ? target : target.left(question);
+        head->query = question < 0 ? QByteArray() : target.mid(question + 1);
+        return true;
+    }
+    http_parser_url url;
+    http_parser_url_init(&url);
+    if (http_parser_parse_url(target.constData(), size_t(target.size()), 0, &url) != 0)
+        return false;
+    const auto field = [&](int f) {
+        if (!(url.field_set & (1 << f)))
+            return QByteArray();
+        return target.mid(url.field_data[f].off, url.field_data[f].len);
+    };
+    head->path = field(UF_PATH);
+    if (head->path.isEmpty())
+        head->path = "/";
+    head->query = field(UF_QUERY);
+    return true;
+}
+
+bool finishHead(const http_parser &parser, Collector &c, QByteArrayView bytes)
+{
+    HttpHead *head = c.head;
+    if (!endsWithBlankLine(bytes) || hasFoldedLine(bytes) || hasBadName(*head)
+        || parser.http_major != 1) {
+        return false;
+    }
+    const bool hasLength = (c.flags & F_CONTENTLENGTH) != 0;
+    if (hasLength && c.contentLength > quint64(std::numeric_limits<qint64>::max()))
+        return false;
+    head->method = http_method_str(http_method(parser.method));
+    head->target = c.url;
+    if (!splitTarget(head))
+        return false;
+    head->versionMajor = parser.http_major;
+    head->versionMinor = parser.http_minor;
+    for (auto &h : head->headers)
+        h.second = h.second.trimmed();
+    head->contentLength = hasLength ? qint64(c.contentLength) : -1;
+    head->chunked = (c.flags & F_CHUNKED) != 0;
+    // RFC 9112 6.1: a request whose coding does not end in chunked has no
+    // knowable length; and one with both lengths may be read two ways.
+    if ((c.transferEncoding && !head->chunked) || (head->chunked && hasLength))
+        return false;
+    head->keepAlive = c.keepAlive;
+    const auto upgrades = head->headerValues("Upgrade");
+    head->upgradeWebSocket = head->method == "GET"
+        && std::any_of(upgrades.cbegin(), upgrades.cend(),
+                       [](const QByteArray &v) { return hasToken(v, "websocket"); });
+    return true;
+}
+
+} // namespace
+
+QByteArray HttpHead::header(QByteArrayView name) const
+{
+    for (const auto &h : headers) {
+        if (QByteArrayView(h.first).compare(name, Qt::CaseInsensitive) == 0)
+            return h.second;
+    }
+    return {};
+}
+
+QList<QByteArray> HttpHead::headerValues(QByteArrayView name) const
+{
+    QList<QByteArray> values;
+    for (const auto &h : headers) {
+        if (QByteArrayView(h.first).compare(name, Qt::CaseInsensitive) == 0)
+            values.append(h.second);
+    }
+    return values;
+}
+
+// Stateless: callers keep the bytes and call again when more arrive. Only the first
+// maxHeadBytes are looked at, so a caller re-parsing a growing buffer does bounded work.
+HttpHead::Status HttpHead::parse(QByteArrayView data, HttpHead *head, qsizetype *headLength,
+                                 qsizetype maxHeadBytes)
+{
+    if (data.isEmpty())
+        return maxHeadBytes <= 0 ? Status::TooLarge : Status::Incomplete;
+    // http_parser skips empty lines before a request; a fresh connection that
+    // starts with one is not speaking HTTP to us.
+    if (data[0] == '\r' || data[0] == '\n')
+        return Status::Invalid;
+
+    const QByteArrayView window = data.first(std::min(data.size(), maxHeadBytes));
+    HttpHead parsed;
+    Collector c;
+    c.head = &parsed;
+    http_parser parser;
+    http_parser_init(&parser, HTTP_REQUEST);
+    parser.data = &c;
+    const size_t consumed = http_parser_execute(&parser, &headSettings(), window.data(),
+                                                size_t(window.size()));
+    if (c.complete) {
+        // Paused on the head's last byte, which is not counted as consumed.
+        const QByteArrayView bytes = window.first(qsizetype(consumed) + 1);
+        if (!finishHead(parser, c, bytes))
+            return Status::Invalid;
+        *head = std::move(parsed);
+        *headLength = bytes.size();
+        return Status::Complete;
+    }
+    const http_errno error = HTTP_PARSER_ERRNO(&parser);
+    if (error == HPE_HEADER_OVERFLOW)
+        return Status::TooLarge;
+    if (error != HPE_OK || hasBadVersion(parser) || hasFoldedLine(window) || hasBadName(parsed))
+        return Status::Invalid;
+    return data.size() >= maxHeadBytes ? Status::TooLarge : Status::Incomplete;
+}
+
+} // namespace ws2api

@@ -36,6 +36,8 @@ public:
     // come out. A request whose head is complete but whose body is over maxBody is
     // not returned: error() says BodyTooLarge and headOfRejected() has its head (so
     // the caller can still run checks that come before the size check).
+    // Requests completed before the error come out first: error() stays None until
+    // they have been taken, so "while (next()) ...; then check error()" answers all.
     bool next(HttpRequest *request);
     Error error() const;
     const HttpHead &headOfRejected() const;

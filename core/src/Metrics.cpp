@@ -1,1 +1,147 @@
-// placeholder: being written
+#include "Metrics.h"
+
+#include <algorithm>
+
+namespace ws2api {
+
+namespace {
+
+constexpr const char *ApiOutcomeNames[] = {"ok", "error_status", "timeout", "unreachable",
+                                           "overloaded", "bad_response"};
+constexpr const char *PushOutcomeNames[] = {"delivered", "forbidden", "unauthorized", "too_large",
+                                            "bad_request", "unknown_client", "queue_full"};
+static_assert(std::size(ApiOutcomeNames) == size_t(WorkerCounters::Api::Count));
+static_assert(std::size(PushOutcomeNames) == size_t(WorkerCounters::Push::Count));
+
+quint64 get(const std::atomic<quint64> &c) { return c.load(std::memory_order_relaxed); }
+
+void appendMetric(QByteArray &out, const char *name, const char *type, const char *help)
+{
+    out += "# HELP ";
+    out += name;
+    out += ' ';
+    out += help;
+    out += "\n# TYPE ";
+    out += name;
+    out += ' ';
+    out += type;
+    out += '\n';
+}
+
+void appendSample(QByteArray &out, const QByteArray &name, quint64 value)
+{
+    out += name;
+    out += ' ';
+    out += QByteArray::number(value);
+    out += '\n';
+}
+
+} // namespace
+
+void WorkerCounters::countApi(Api outcome, quint64 latencyUs)
+{
+    bump(api[size_t(outcome)]);
+    const auto it = std::lower_bound(LatencyBoundsUs.begin(), LatencyBoundsUs.end(), latencyUs);
+    bump(latencyBuckets[size_t(it - LatencyBoundsUs.begin())]);
+    bump(latencySumUs, latencyUs);
+}
+
+quint64 MetricsTotals::apiRequests() const
+{
+    quint64 sum = 0;
+    for (quint64 v : api)
+        sum += v;
+    return sum;
+}
+
+quint64 MetricsTotals::apiErrors() const
+{
+    return apiRequests() - api[size_t(WorkerCounters::Api::Ok)];
+}
+
+double MetricsTotals::latencyQuantileMs(double q) const
+{
+    quint64 count = 0;
+    for (quint64 v : latencyBuckets)
+        count += v;
+    if (count == 0)
+        return 0;
+    const quint64 rank = std::max<quint64>(1, quint64(q * double(count) + 0.5));
+    quint64 seen = 0;
+    for (size_t i = 0; i < latencyBuckets.size(); ++i) {
+        seen += latencyBuckets[i];
+        if (seen >= rank) {
+            const quint64 bound = i < WorkerCounters::LatencyBoundsUs.size()
+                ? WorkerCounters::LatencyBoundsUs[i]
+                : WorkerCounters::LatencyBoundsUs.back();
+            return double(bound) / 1000.0;
+        }
+    }
+    return double(WorkerCounters::LatencyBoundsUs.back()) / 1000.0;
+}
+
+Metrics::Metrics(int workers)
+{
+    for (int i = 0; i < workers; ++i)
+        m_workers.push_back(std::make_unique<WorkerCounters>());
+}
+
+MetricsTotals Metrics::totals() const
+{
+    MetricsTotals t;
+    for (const auto &w : m_workers) {
+        t.connections += w->connections.load(std::memory_order_relaxed);
+        t.connectionsAccepted += get(w->connectionsAccepted);
+        t.connectionsRejected += get(w->connectionsRejected);
+        t.messagesIn += get(w->messagesIn);
+        t.messagesOut += get(w->messagesOut);
+        for (size_t i = 0; i < t.api.size(); ++i)
+            t.api[i] += get(w->api[i]);
+        for (size_t i = 0; i < t.latencyBuckets.size(); ++i)
+            t.latencyBuckets[i] += get(w->latencyBuckets[i]);
+        t.latencySumUs += get(w->latencySumUs);
+        for (size_t i = 0; i < t.pushes.size(); ++i)
+            t.pushes[i] += get(w->pushes[i]);
+    }
+    return t;
+}
+
+QByteArray Metrics::prometheusText() const
+{
+    const MetricsTotals t = totals();
+    QByteArray out;
+    out.reserve(4096);
+    appendMetric(out, "ws2api_connections", "gauge", "WebSocket clients connected now.");
+    appendSample(out, "ws2api_connections", quint64(std::max<qint64>(0, t.connections)));
+    appendMetric(out, "ws2api_connections_total", "counter",
+                 "WebSocket upgrades by outcome (accepted by the API, or rejected).");
+    appendSample(out, "ws2api_connections_total{outcome=\"accepted\"}", t.connectionsAccepted);
+    appendSample(out, "ws2api_connections_total{outcome=\"rejected\"}", t.connectionsRejected);
+    appendMetric(out, "ws2api_messages_in_total", "counter", "Messages received from clients.");
+    appendSample(out, "ws2api_messages_in_total", t.messagesIn);
+    appendMetric(out, "ws2api_messages_out_total", "counter", "Messages sent to clients.");
+    appendSample(out, "ws2api_messages_out_total", t.messagesOut);
+    appendMetric(out, "ws2api_api_requests_total", "counter", "Requests to the API by outcome.");
+    for (size_t i = 0; i < t.api.size(); ++i)
+        appendSample(out, QByteArray("ws2api_api_requests_total{outcome=\"") + QByteArray(ApiOutcomeNames[i]) + "\"}",
+                     t.api[i]);
+    appendMetric(out, "ws2api_api_latency_seconds", "histogram",
+                 "Time from sending a request to the API to its outcome.");
+    quint64 cumulative = 0;
+    for (size_t i = 0; i < t.latencyBuckets.size(); ++i) {
+        cumulative += t.latencyBuckets[i];
+        const QByteArray le = i < WorkerCounters::LatencyBoundsUs.size()
+            ? QByteArray::number(double(WorkerCounters::LatencyBoundsUs[i]) / 1e6)
+            : QByteArray("+Inf");
+        appendSample(out, QByteArray("ws2api_api_latency_seconds_bucket{le=\"") + le + "\"}", cumulative);
+    }
+    out += QByteArray("ws2api_api_latency_seconds_sum ") + QByteArray::number(double(t.latencySumUs) / 1e6) + '\n';
+    appendSample(out, "ws2api_api_latency_seconds_count", cumulative);
+    appendMetric(out, "ws2api_pushes_total", "counter", "Pushes from the API by outcome.");
+    for (size_t i = 0; i < t.pushes.size(); ++i)
+        appendSample(out, QByteArray("ws2api_pushes_total{outcome=\"") + QByteArray(PushOutcomeNames[i]) + "\"}",
+                     t.pushes[i]);
+    return out;
+}
+
+} // namespace ws2api

@@ -1,1 +1,78 @@
-// placeholder: being written
+#pragma once
+
+#include <QByteArray>
+#include <array>
+#include <atomic>
+#include <memory>
+#include <vector>
+
+namespace ws2api {
+
+// One worker's counters. Each field has exactly one writing thread (the worker that
+// owns it), so an increment is a relaxed load and store: no locked instruction on
+// the message path. Any thread may read them at any time for /metrics or the admin
+// interface; a reader sees each counter's value at some recent instant.
+struct WorkerCounters
+{
+    enum class Api { Ok, ErrorStatus, Timeout, Unreachable, Overloaded, BadResponse, Count };
+    enum class Push { Delivered, Forbidden, Unauthorized, TooLarge, BadRequest, UnknownClient,
+                      QueueFull, Count };
+    // Upper bounds in microseconds of the API latency histogram; a last bucket is +Inf.
+    static constexpr std::array<quint64, 13> LatencyBoundsUs = {
+        500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000,
+        2500000, 10000000};
+
+    std::atomic<qint64> connections{0};  // open now
+    std::atomic<quint64> connectionsAccepted{0};
+    std::atomic<quint64> connectionsRejected{0};
+    std::atomic<quint64> messagesIn{0};
+    std::atomic<quint64> messagesOut{0};
+    std::array<std::atomic<quint64>, size_t(Api::Count)> api{};
+    std::array<std::atomic<quint64>, LatencyBoundsUs.size() + 1> latencyBuckets{};
+    std::atomic<quint64> latencySumUs{0};
+    std::array<std::atomic<quint64>, size_t(Push::Count)> pushes{};
+
+    static void bump(std::atomic<quint64> &counter, quint64 by = 1)
+    {
+        counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+    }
+    static void add(std::atomic<qint64> &gauge, qint64 by)
+    {
+        gauge.store(gauge.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+    }
+    void countApi(Api outcome, quint64 latencyUs);
+    void countPush(Push outcome) { bump(pushes[size_t(outcome)]); }
+};
+
+struct MetricsTotals
+{
+    qint64 connections = 0;
+    quint64 connectionsAccepted = 0;
+    quint64 connectionsRejected = 0;
+    quint64 messagesIn = 0;
+    quint64 messagesOut = 0;
+    std::array<quint64, size_t(WorkerCounters::Api::Count)> api{};
+    std::array<quint64, WorkerCounters::LatencyBoundsUs.size() + 1> latencyBuckets{};
+    quint64 latencySumUs = 0;
+    std::array<quint64, size_t(WorkerCounters::Push::Count)> pushes{};
+
+    quint64 apiErrors() const;
+    quint64 apiRequests() const;
+    // Approximate quantile (0..1) in milliseconds from the histogram's bucket bounds.
+    double latencyQuantileMs(double q) const;
+};
+
+// Every worker's counters, aggregated on demand.
+class Metrics
+{
+public:
+    explicit Metrics(int workers);
+    WorkerCounters &worker(int index) { return *m_workers[size_t(index)]; }
+    MetricsTotals totals() const;
+    QByteArray prometheusText() const;
+
+private:
+    std::vector<std::unique_ptr<WorkerCounters>> m_workers;
+};
+
+} // namespace ws2api

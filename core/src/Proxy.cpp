@@ -1,1 +1,217 @@
-// placeholder: being written
+#include "ws2api/Proxy.h"
+
+#include <QCoreApplication>
+#include <QLoggingCategory>
+#include <QThread>
+
+#include "ClientRegistry.h"
+#include "DemoApi.h"
+#include "Listener.h"
+#include "Metrics.h"
+#include "Worker.h"
+#ifdef WS2API_HAVE_EPOLL
+#include "EpollEventDispatcher.h"
+#endif
+
+Q_LOGGING_CATEGORY(lcProxy, "ws2api.proxy", QtInfoMsg)
+
+namespace ws2api {
+
+namespace {
+
+QAbstractEventDispatcher *newEventDispatcher()
+{
+#ifdef WS2API_HAVE_EPOLL
+    // Qt's stock dispatchers poll() every socket on every pass; see EpollEventDispatcher.
+    return new EpollEventDispatcher;
+#else
+    return nullptr;
+#endif
+}
+
+struct ThreadStopper
+{
+    void operator()(QThread *thread) const
+    {
+        thread->quit();
+        thread->wait();
+        delete thread;
+    }
+};
+
+} // namespace
+
+class ProxyPrivate
+{
+public:
+    ProxyConfig config;
+    std::unique_ptr<Metrics> metrics;
+    ClientRegistry registry;
+    std::unique_ptr<DemoApi> demo;
+    std::vector<std::unique_ptr<QThread, ThreadStopper>> threads;
+    QList<Worker *> workers;
+    std::unique_ptr<Listener> listener;
+    std::unique_ptr<Listener> pushListener;
+    int nextWorker = 0;
+    int draining = 0;
+    bool running = false;
+
+    bool resolveApi(Worker::Shared *shared, QString *error);
+    bool startWorkers(const Worker::Shared &shared);
+    std::unique_ptr<Listener> listen(ListenerRole role, const QHostAddress &address, quint16 port,
+                                     QString *error);
+    void handOff(qintptr descriptor, ListenerRole role);
+    void joinWorkers();
+};
+
+bool ProxyPrivate::resolveApi(Worker::Shared *shared, QString *error)
+{
+    QUrl api = config.api;
+    if (config.demoApi) {
+        demo = std::make_unique<DemoApi>(config.mode, config.maxMessage);
+        if (!demo->start(error))
+            return false;
+        api = QUrl(QStringLiteral("http://127.0.0.1:%1/").arg(demo->serverPort()));
+    }
+    if (api.scheme() != QLatin1String("http") || api.host().isEmpty()) {
+        *error = QStringLiteral("API URL must be http://host[:port][/path]: %1").arg(api.toString());
+        return false;
+    }
+    shared->apiHost = api.host().toLatin1();
+    shared->apiPort = quint16(api.port(80));
+    shared->apiBasePath = api.path(QUrl::FullyEncoded).toLatin1();
+    return true;
+}
+
+bool ProxyPrivate::startWorkers(const Worker::Shared &shared)
+{
+    const int count = config.threads > 0 ? config.threads : std::max(1, QThread::idealThreadCount());
+    metrics = std::make_unique<Metrics>(count);
+    Worker::Shared perWorker = shared;
+    perWorker.metrics = metrics.get();
+    perWorker.registry = &registry;
+    for (int i = 0; i < count; ++i) {
+        std::unique_ptr<QThread, ThreadStopper> thread(new QThread);
+        thread->setObjectName(QStringLiteral("worker%1").arg(i));
+        if (QAbstractEventDispatcher *dispatcher = newEventDispatcher())
+            thread->setEventDispatcher(dispatcher);
+        auto *worker = new Worker(i, perWorker);
+        worker->moveToThread(thread.get());
+        QObject::connect(thread.get(), &QThread::finished, worker, &QObject::deleteLater);
+        thread->start();
+        workers.append(worker);
+        threads.push_back(std::move(thread));
+    }
+    // Start-up blocks until every worker has made its thread-bound objects.
+    for (Worker *worker : std::as_const(workers)) {
+        const QList<Worker *> all = workers;
+        QMetaObject::invokeMethod(worker, [worker, all] { worker->start(all); },
+                                  Qt::BlockingQueuedConnection);
+    }
+    return true;
+}
+
+std::unique_ptr<Listener> ProxyPrivate::listen(ListenerRole role, const QHostAddress &address,
+                                               quint16 port, QString *error)
+{
+    auto listener = std::make_unique<Listener>(role, [this](qintptr fd, ListenerRole r) { handOff(fd, r); });
+    if (!listener->listen(address, port)) {
+        *error = QStringLiteral("cannot listen on %1:%2: %3")
+                     .arg(address.toString()).arg(port).arg(listener->errorString());
+        return nullptr;
+    }
+    return listener;
+}
+
+void ProxyPrivate::handOff(qintptr descriptor, ListenerRole role)
+{
+    Worker *worker = workers.at(nextWorker);
+    nextWorker = (nextWorker + 1) % int(workers.size());
+    QMetaObject::invokeMethod(worker, [worker, descriptor, role] {
+        worker->takeConnection(descriptor, role);
+    }, Qt::QueuedConnection);
+}
+
+void ProxyPrivate::joinWorkers()
+{
+    threads.clear();  // quit and wait; each worker is deleted on its own thread
+    workers.clear();
+}
+
+Proxy::Proxy(QObject *parent)
+    : QObject(parent)
+    , d(std::make_unique<ProxyPrivate>())
+{
+}
+
+Proxy::~Proxy()
+{
+    d->listener.reset();
+    d->pushListener.reset();
+    d->joinWorkers();
+}
+
+void Proxy::installEventDispatcher()
+{
+    if (QAbstractEventDispatcher *dispatcher = newEventDispatcher())
+        QCoreApplication::setEventDispatcher(dispatcher);
+}
+
+bool Proxy::start(const ProxyConfig &config, QString *error)
+{
+    Q_ASSERT(!d->running);
+    d->config = config;
+    Worker::Shared shared;
+    shared.config = config;
+    if (!d->resolveApi(&shared, error))
+        return false;
+    d->startWorkers(shared);
+    const ListenerRole role = config.hasPushListener ? ListenerRole::WebSockets : ListenerRole::Both;
+    d->listener = d->listen(role, config.listenAddress, config.listenPort, error);
+    if (d->listener && config.hasPushListener)
+        d->pushListener = d->listen(ListenerRole::Pushes, config.pushAddress, config.pushPort, error);
+    if (!d->listener || (config.hasPushListener && !d->pushListener)) {
+        d->listener.reset();
+        d->joinWorkers();
+        return false;
+    }
+    d->running = true;
+    return true;
+}
+
+void Proxy::stop()
+{
+    if (!d->running) {
+        QMetaObject::invokeMethod(this, &Proxy::stopped, Qt::QueuedConnection);
+        return;
+    }
+    d->running = false;
+    d->listener.reset();
+    d->pushListener.reset();
+    d->draining = int(d->workers.size());
+    qCInfo(lcProxy) << "stopping: closing clients, draining API requests";
+    for (Worker *worker : std::as_const(d->workers)) {
+        connect(worker, &Worker::drained, this, [this] {
+            if (--d->draining > 0)
+                return;
+            d->joinWorkers();
+            d->demo.reset();
+            emit stopped();
+        }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(worker, &Worker::shutdown, Qt::QueuedConnection);
+    }
+}
+
+quint16 Proxy::listenPort() const
+{
+    return d->listener ? d->listener->serverPort() : 0;
+}
+
+quint16 Proxy::pushPort() const
+{
+    if (d->pushListener)
+        return d->pushListener->serverPort();
+    return listenPort();
+}
+
+} // namespace ws2api

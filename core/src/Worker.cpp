@@ -1,1 +1,260 @@
-// placeholder: being written
+#include "Worker.h"
+
+#include <QDateTime>
+#include <QElapsedTimer>
+#include <QLoggingCategory>
+#include <QPointer>
+#include <QTcpSocket>
+#include <QThread>
+#include <QTimer>
+#include <QWebSocket>
+#include <QWebSocketServer>
+
+#include "ApiClient.h"
+#include "ClientRegistry.h"
+#include "ClientSession.h"
+#include "IncomingConnection.h"
+#include "Metrics.h"
+#include "PushEndpoint.h"
+#include "modes/PlainMode.h"
+
+Q_LOGGING_CATEGORY(lcWorker, "ws2api.worker", QtInfoMsg)
+
+namespace ws2api {
+
+namespace {
+
+// The TCP 4-tuple names one connection on this worker, before and after the
+// QWebSocketServer turns its QTcpSocket into a QWebSocket.
+template <typename Socket>
+QByteArray connectionKey(const Socket *s)
+{
+    return s->peerAddress().toString().toLatin1() + ' ' + QByteArray::number(s->peerPort()) + ' '
+        + s->localAddress().toString().toLatin1() + ' ' + QByteArray::number(s->localPort());
+}
+
+WorkerCounters::Api apiOutcome(const ApiResponse &response)
+{
+    using Api = WorkerCounters::Api;
+    switch (response.outcome) {
+    case ApiResponse::Outcome::Ok:
+        return response.status >= 200 && response.status < 300 ? Api::Ok : Api::ErrorStatus;
+    case ApiResponse::Outcome::Timeout: return Api::Timeout;
+    case ApiResponse::Outcome::Unreachable: return Api::Unreachable;
+    case ApiResponse::Outcome::Overloaded: return Api::Overloaded;
+    case ApiResponse::Outcome::BadResponse: return Api::BadResponse;
+    }
+    return Api::BadResponse;
+}
+
+} // namespace
+
+Worker::Worker(int index, Shared shared)
+    : m_index(index)
+    , m_shared(std::move(shared))
+{
+}
+
+Worker::~Worker() = default;
+
+WorkerCounters &Worker::counters()
+{
+    return m_shared.metrics->worker(m_index);
+}
+
+void Worker::start(const QList<Worker *> &allWorkers)
+{
+    Q_ASSERT(QThread::currentThread() == thread());
+    m_workers = allWorkers;
+    const ProxyConfig &config = m_shared.config;
+    m_mode = std::make_unique<PlainMode>(m_shared.apiBasePath);
+
+    ApiClientConfig api;
+    api.host = QString::fromLatin1(m_shared.apiHost);
+    api.port = m_shared.apiPort;
+    api.poolSize = config.apiPoolSize;
+    api.maxQueued = config.apiMaxQueued;
+    api.timeoutMs = config.apiTimeoutMs;
+    api.maxResponseBody = config.maxMessage;
+    m_api = new ApiClient(api, this);
+    connect(m_api, &ApiClient::idle, this, &Worker::maybeDrained);
+
+    m_wsServer = new QWebSocketServer(QStringLiteral("ws2api"), QWebSocketServer::NonSecureMode, this);
+    m_wsServer->setHandshakeTimeout(config.handshakeTimeoutMs);
+    m_wsServer->setSupportedSubprotocols(m_mode->subprotocols());
+    connect(m_wsServer, &QWebSocketServer::newConnection, this, &Worker::onNewWebSocket);
+
+    m_push = new PushEndpoint(this);
+
+    if (config.pingIntervalMs > 0) {
+        m_pingTimer = new QTimer(this);
+        m_pingTimer->callOnTimeout(this, &Worker::pingSweep);
+        m_pingTimer->start(config.pingIntervalMs);
+    }
+}
+
+void Worker::takeConnection(qintptr descriptor, ListenerRole role)
+{
+    Q_ASSERT(QThread::currentThread() == thread());
+    auto *socket = new QTcpSocket;
+    if (!socket->setSocketDescriptor(descriptor)) {
+        qCWarning(lcWorker) << "cannot adopt an accepted socket:" << socket->errorString();
+        delete socket;
+        return;
+    }
+    if (m_shuttingDown) {
+        socket->abort();
+        delete socket;
+        return;
+    }
+    socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+    new IncomingConnection(this, socket, role);
+}
+
+void Worker::adoptHttp(QTcpSocket *socket)
+{
+    m_push->adopt(socket);
+}
+
+void Worker::upgrade(QTcpSocket *socket, const QByteArray &clientId)
+{
+    const QByteArray key = connectionKey(socket);
+    m_upgrading.insert(key, clientId);
+    socket->setParent(this);
+    // If the WebSocket handshake itself fails, the socket closes without a
+    // newConnection(); forget it then.
+    connect(socket, &QTcpSocket::disconnected, this, [this, key] { m_upgrading.remove(key); });
+    m_wsServer->handleConnection(socket);
+}
+
+void Worker::onNewWebSocket()
+{
+    while (QWebSocket *socket = m_wsServer->nextPendingConnection()) {
+        const QByteArray clientId = m_upgrading.take(connectionKey(socket));
+        if (clientId.isEmpty()) {
+            socket->abort();
+            socket->deleteLater();
+            continue;
+        }
+        const quint64 serial = m_shared.registry->newSessionSerial();
+        auto *session = new ClientSession(this, socket, clientId, serial);
+        m_sessions.insert(serial, session);
+        WorkerCounters::bump(counters().connectionsAccepted);
+        const auto previous = m_shared.registry->claim(clientId, {m_index, serial});
+        if (!previous)
+            continue;
+        qCInfo(lcWorker) << "client" << clientId << "connected again; closing the older connection";
+        Worker *owner = m_workers.value(previous->worker);
+        const quint64 oldSerial = previous->session;
+        QMetaObject::invokeMethod(owner, [owner, oldSerial] {
+            owner->closeSession(oldSerial, 1008, QStringLiteral("replaced"), false);
+        }, owner == this ? Qt::DirectConnection : Qt::QueuedConnection);
+    }
+}
+
+void Worker::closeSession(quint64 serial, int code, const QString &reason, bool notifyApi)
+{
+    Q_ASSERT(QThread::currentThread() == thread());
+    if (ClientSession *session = m_sessions.value(serial))
+        session->close(code, reason, notifyApi);
+}
+
+void Worker::routePush(const QByteArray &clientId, const PushMessage &push, const PushReply &reply)
+{
+    const auto owner = m_shared.registry->find(clientId);
+    if (!owner)
+        return reply(404, "unknown client");
+    Worker *target = m_workers.value(owner->worker);
+    const quint64 serial = owner->session;
+    if (target == this)
+        return deliverPush(serial, clientId, push, reply);
+    QPointer<Worker> origin(this);
+    QMetaObject::invokeMethod(target, [target, origin, serial, clientId, push, reply] {
+        target->deliverPush(serial, clientId, push, [origin, reply](int status, const QByteArray &message) {
+            if (origin)
+                QMetaObject::invokeMethod(origin, [reply, status, message] { reply(status, message); },
+                                          Qt::QueuedConnection);
+        });
+    }, Qt::QueuedConnection);
+}
+
+void Worker::deliverPush(quint64 serial, const QByteArray &clientId, const PushMessage &push,
+                         const PushReply &reply)
+{
+    Q_ASSERT(QThread::currentThread() == thread());
+    ClientSession *session = m_sessions.value(serial);
+    if (!session || !session->isOpen() || session->clientId() != clientId)
+        return reply(404, "unknown client");
+    const int status = session->send(m_mode->pushFrame(push));
+    reply(status, status == 503 ? QByteArrayLiteral("client send queue full") : QByteArray());
+}
+
+void Worker::callApi(ApiRequest request, QObject *context,
+                     std::function<void(const ApiResponse &)> done)
+{
+    QElapsedTimer clock;
+    clock.start();
+    QPointer<QObject> guard(context);
+    m_api->send(std::move(request), this, [this, clock, guard, done = std::move(done)](const ApiResponse &response) {
+        const auto outcome = apiOutcome(response);
+        counters().countApi(outcome, quint64(clock.nsecsElapsed() / 1000));
+        if (outcome != WorkerCounters::Api::Ok)
+            qCDebug(lcWorker) << "API request failed:" << response.status << response.error;
+        if (guard && done)
+            done(response);
+    });
+}
+
+void Worker::sessionEnded(ClientSession *session)
+{
+    m_sessions.remove(session->serial());
+    session->deleteLater();
+    maybeDrained();
+}
+
+void Worker::pingSweep()
+{
+    const qint64 deadline = QDateTime::currentMSecsSinceEpoch() - 2 * qint64(config().pingIntervalMs);
+    for (ClientSession *session : std::as_const(m_sessions)) {
+        if (!session->isOpen())
+            continue;
+        if (session->lastActivityMs() < deadline)
+            session->abortDeadPeer();
+        else
+            session->ping();
+    }
+}
+
+void Worker::shutdown()
+{
+    Q_ASSERT(QThread::currentThread() == thread());
+    m_shuttingDown = true;
+    if (m_pingTimer)
+        m_pingTimer->stop();
+    for (IncomingConnection *incoming : findChildren<IncomingConnection *>(Qt::FindDirectChildrenOnly))
+        incoming->abort();
+    m_push->closeAll();
+    const auto sessions = m_sessions.values();
+    for (ClientSession *session : sessions)
+        session->close(1001, QStringLiteral("server shutting down"), true);
+    QTimer::singleShot(config().drainTimeoutMs, this, [this] {
+        if (m_drained)
+            return;
+        qCWarning(lcWorker) << "drain timeout:" << m_sessions.size() << "clients and"
+                            << m_api->inFlight() + m_api->queued() << "API requests left";
+        m_drained = true;
+        emit drained();
+    });
+    maybeDrained();
+}
+
+void Worker::maybeDrained()
+{
+    if (!m_shuttingDown || m_drained || !m_sessions.isEmpty()
+        || m_api->inFlight() + m_api->queued() > 0)
+        return;
+    m_drained = true;
+    emit drained();
+}
+
+} // namespace ws2api

@@ -1,1 +1,115 @@
-// placeholder: being written
+#pragma once
+
+#include <QByteArray>
+#include <QHash>
+#include <QList>
+#include <QObject>
+#include <QString>
+#include <functional>
+#include <memory>
+
+#include "ws2api/ProxyConfig.h"
+#include "modes/WireMode.h"
+
+class QTcpSocket;
+class QTimer;
+class QWebSocket;
+class QWebSocketServer;
+
+namespace ws2api {
+
+class ApiClient;
+class ClientRegistry;
+class ClientSession;
+class Metrics;
+class PushEndpoint;
+struct WorkerCounters;
+
+// What a listener lets its connections do.
+enum class ListenerRole { WebSockets = 1, Pushes = 2, Both = 3 };
+
+// An outcome of a push, as the pushing side's HTTP status.
+using PushReply = std::function<void(int status, const QByteArray &message)>;
+
+// One event loop on its own thread, owning the connections it was handed: their
+// handshakes, WebSocket sessions and push connections, its own API client and a
+// non-listening QWebSocketServer. Other threads talk to it only by queued calls.
+class Worker : public QObject
+{
+    Q_OBJECT
+public:
+    struct Shared
+    {
+        ProxyConfig config;      // a copy per worker
+        QByteArray apiHost;      // resolved from config.api, or the demo API
+        quint16 apiPort = 0;
+        QByteArray apiBasePath;  // encoded
+        ClientRegistry *registry = nullptr;
+        Metrics *metrics = nullptr;
+    };
+
+    Worker(int index, Shared shared);
+    ~Worker() override;
+
+    // Called on the worker thread once it runs; everything thread-bound is made here.
+    void start(const QList<Worker *> &allWorkers);
+    // Called on the worker thread: takes an accepted socket descriptor.
+    void takeConnection(qintptr descriptor, ListenerRole role);
+    // Called on the worker thread: closes every client with 1001, lets in-flight API
+    // requests finish up to the drain timeout, then emits drained().
+    void shutdown();
+
+    // Called on the worker thread: delivers a push to session `serial`; `reply` runs on
+    // this thread with the outcome.
+    void deliverPush(quint64 serial, const QByteArray &clientId, const PushMessage &push,
+                     const PushReply &reply);
+    // Called on the worker thread: closes session `serial` (if still here).
+    void closeSession(quint64 serial, int code, const QString &reason, bool notifyApi);
+
+    // Routes a push for `clientId` to its owning worker; `reply` runs on this thread.
+    void routePush(const QByteArray &clientId, const PushMessage &push, const PushReply &reply);
+
+    int index() const { return m_index; }
+    const ProxyConfig &config() const { return m_shared.config; }
+    const WireMode &mode() const { return *m_mode; }
+    ApiClient &api() { return *m_api; }
+    WorkerCounters &counters();
+    Metrics &metrics() { return *m_shared.metrics; }
+    ClientRegistry &registry() { return *m_shared.registry; }
+
+    // Sends a request to the API and counts its outcome and latency; `done` runs on
+    // this thread unless `context` is gone by then.
+    void callApi(ApiRequest request, QObject *context, std::function<void(const ApiResponse &)> done);
+
+    // Called by IncomingConnection once the API accepted an upgrade: hands the socket
+    // to the QWebSocketServer, which completes the handshake.
+    void upgrade(QTcpSocket *socket, const QByteArray &clientId);
+    // Called by IncomingConnection for a request that is not an upgrade.
+    void adoptHttp(QTcpSocket *socket);
+    // Called by ClientSession when its socket is gone.
+    void sessionEnded(ClientSession *session);
+
+Q_SIGNALS:
+    void drained();
+
+private:
+    void onNewWebSocket();
+    void pingSweep();
+    void maybeDrained();
+
+    int m_index;
+    Shared m_shared;
+    QList<Worker *> m_workers;
+    std::unique_ptr<WireMode> m_mode;
+    ApiClient *m_api = nullptr;
+    QWebSocketServer *m_wsServer = nullptr;
+    PushEndpoint *m_push = nullptr;
+    QTimer *m_pingTimer = nullptr;
+    QHash<quint64, ClientSession *> m_sessions;
+    // Upgrades handed to m_wsServer, by TCP 4-tuple, until its newConnection().
+    QHash<QByteArray, QByteArray> m_upgrading;
+    bool m_shuttingDown = false;
+    bool m_drained = false;
+};
+
+} // namespace ws2api

@@ -1,1 +1,96 @@
-// placeholder: being written
+#include "modes/PlainMode.h"
+
+#include <QUtf8StringView>
+
+#include "ClientId.h"
+#include "HttpHead.h"
+#include "HttpRequestReader.h"
+
+namespace ws2api {
+
+namespace {
+
+constexpr QByteArrayView TextType = "text/plain; charset=utf-8";
+constexpr QByteArrayView BinaryType = "application/octet-stream";
+
+bool isValidUtf8(const QByteArray &data)
+{
+    return QUtf8StringView(data).isValidUtf8();
+}
+
+} // namespace
+
+bool PlainMode::isAcceptToken(QByteArrayView body) const
+{
+    return body.trimmed() == "ok";
+}
+
+ApiRequest PlainMode::connectRequest(const ConnectInfo &info) const
+{
+    ApiRequest request;
+    request.method = "GET";
+    request.target = apiPath({ClientId::encodeSegment(info.clientId)});
+    if (!info.head->query.isEmpty())
+        request.target += '?' + info.head->query;
+    request.headers = forwardedHeaders(info);
+    return request;
+}
+
+ApiRequest PlainMode::disconnectRequest(const QByteArray &clientId, const QString &reason) const
+{
+    ApiRequest request;
+    request.method = "DELETE";
+    request.target = apiPath({ClientId::encodeSegment(clientId)});
+    request.headers = {{"Content-Type", TextType.toByteArray()}};
+    request.body = reason.toUtf8();
+    return request;
+}
+
+ApiRequest PlainMode::messageRequest(const QByteArray &clientId, const ClientMessage &message) const
+{
+    ApiRequest request;
+    request.method = "POST";
+    request.target = apiPath({ClientId::encodeSegment(clientId)});
+    request.headers = {{"Content-Type", (message.binary ? BinaryType : TextType).toByteArray()}};
+    request.body = message.data;
+    return request;
+}
+
+std::optional<ClientMessage> PlainMode::reply(const ClientMessage &sent,
+                                              const ApiResponse &response) const
+{
+    if (response.outcome != ApiResponse::Outcome::Ok || response.status < 200
+        || response.status >= 300 || response.body.isEmpty())
+        return std::nullopt;
+    return ClientMessage{response.body, sent.binary};
+}
+
+PushParse PlainMode::parsePush(const HttpRequest &request) const
+{
+    PushParse parse;
+    const QByteArray &path = request.head.path;
+    const auto clientId = path.lastIndexOf('/') == 0 ? ClientId::fromPath(path) : std::nullopt;
+    if (!clientId) {
+        parse.status = 404;
+        parse.error = "push path is not /<ClientId>";
+        return parse;
+    }
+    parse.clientId = *clientId;
+    parse.message.payload = request.body;
+    parse.message.binary = request.head.header("Content-Type").startsWith(BinaryType);
+    if (request.body.isEmpty()) {
+        parse.status = 400;
+        parse.error = "empty push body";
+    } else if (!parse.message.binary && !isValidUtf8(request.body)) {
+        parse.status = 400;
+        parse.error = "text push is not valid UTF-8 (send binary as application/octet-stream)";
+    }
+    return parse;
+}
+
+ClientMessage PlainMode::pushFrame(const PushMessage &push) const
+{
+    return ClientMessage{push.payload, push.binary};
+}
+
+} // namespace ws2api

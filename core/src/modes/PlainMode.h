@@ -1,1 +1,25 @@
-// placeholder: being written
+#pragma once
+
+#include "modes/WireMode.h"
+
+namespace ws2api {
+
+// Plain mode: any text or binary message is POSTed to <api>/<ClientId>.
+class PlainMode final : public WireMode
+{
+public:
+    using WireMode::WireMode;
+
+    ApiRequest connectRequest(const ConnectInfo &info) const override;
+    ApiRequest disconnectRequest(const QByteArray &clientId, const QString &reason) const override;
+    ApiRequest messageRequest(const QByteArray &clientId, const ClientMessage &message) const override;
+    std::optional<ClientMessage> reply(const ClientMessage &sent,
+                                       const ApiResponse &response) const override;
+    PushParse parsePush(const HttpRequest &request) const override;
+    ClientMessage pushFrame(const PushMessage &push) const override;
+
+protected:
+    bool isAcceptToken(QByteArrayView body) const override;
+};
+
+} // namespace ws2api

@@ -1,1 +1,93 @@
-// placeholder: being written
+#pragma once
+
+#include <QByteArray>
+#include <QHostAddress>
+#include <QString>
+#include <QStringList>
+#include <initializer_list>
+#include <optional>
+
+#include "ApiClient.h"
+
+namespace ws2api {
+
+struct HttpHead;
+struct HttpRequest;
+
+// What the proxy knows about an upgrade request when it asks the API.
+struct ConnectInfo
+{
+    QByteArray clientId;
+    const HttpHead *head = nullptr;
+    QHostAddress peer;
+    QString subprotocol;  // negotiated; empty in plain mode
+};
+
+// The API's word on a connect request, as the client will see it.
+struct ConnectVerdict
+{
+    bool accept = false;
+    int status = 403;  // when !accept
+    QByteArray body;
+    HeaderList headers;  // e.g. WWW-Authenticate, passed on with a 401
+};
+
+struct ClientMessage
+{
+    QByteArray data;
+    bool binary = false;
+};
+
+// A push as read from the push listener, before it is routed to its client.
+struct PushMessage
+{
+    QByteArray payload;
+    bool binary = false;
+    QByteArray action;     // ocpp
+    QByteArray messageId;  // ocpp
+};
+
+struct PushParse
+{
+    int status = 0;  // 0: valid; otherwise the HTTP status to answer (400, 404)
+    QByteArray error;
+    QByteArray clientId;
+    PushMessage message;
+};
+
+// How one wire mode maps client traffic to API requests and back. A strategy: the
+// session and push code never ask which mode they run in.
+class WireMode
+{
+public:
+    explicit WireMode(QByteArray apiBasePath);
+    virtual ~WireMode() = default;
+
+    virtual QStringList subprotocols() const { return {}; }
+
+    virtual ApiRequest connectRequest(const ConnectInfo &info) const = 0;
+    ConnectVerdict connectVerdict(const ApiResponse &response) const;
+    virtual ApiRequest disconnectRequest(const QByteArray &clientId, const QString &reason) const = 0;
+
+    virtual ApiRequest messageRequest(const QByteArray &clientId, const ClientMessage &message) const = 0;
+    // What goes back to the client for the API's answer to `sent`; nullopt: nothing.
+    virtual std::optional<ClientMessage> reply(const ClientMessage &sent,
+                                               const ApiResponse &response) const = 0;
+
+    virtual PushParse parsePush(const HttpRequest &request) const = 0;
+    virtual ClientMessage pushFrame(const PushMessage &push) const = 0;
+
+protected:
+    virtual bool isAcceptToken(QByteArrayView body) const = 0;
+
+    // The API base path joined with already-encoded segments by exactly one '/'.
+    QByteArray apiPath(std::initializer_list<QByteArrayView> encodedSegments) const;
+    // Authorization, Cookie, Origin, User-Agent, Sec-WebSocket-Protocol and
+    // X-Forwarded-For (the client's address appended to any it sent).
+    static HeaderList forwardedHeaders(const ConnectInfo &info);
+
+private:
+    QByteArray m_basePath;  // encoded, without a trailing '/'
+};
+
+} // namespace ws2api

@@ -1,0 +1,127 @@
+#include "IncomingConnection.h"
+
+#include <QLoggingCategory>
+#include <QTcpSocket>
+#include <QTimer>
+
+#include "ClientId.h"
+#include "HttpResponse.h"
+#include "Metrics.h"
+
+Q_LOGGING_CATEGORY(lcHandshake, "ws2api.handshake", QtInfoMsg)
+
+namespace ws2api {
+
+namespace {
+constexpr qsizetype MaxHeadBytes = 16 * 1024;
+
+bool hasRole(ListenerRole role, ListenerRole wanted)
+{
+    return (int(role) & int(wanted)) != 0;
+}
+} // namespace
+
+IncomingConnection::IncomingConnection(Worker *worker, QTcpSocket *socket, ListenerRole role)
+    : QObject(worker)
+    , m_worker(worker)
+    , m_socket(socket)
+    , m_role(role)
+    , m_timer(new QTimer(this))
+{
+    m_socket->setParent(this);
+    m_timer->setSingleShot(true);
+    m_timer->callOnTimeout(this, [this] {
+        qCDebug(lcHandshake) << "handshake timeout from" << m_socket->peerAddress();
+        abort();
+    });
+    m_timer->start(worker->config().handshakeTimeoutMs);
+    connect(m_socket, &QTcpSocket::readyRead, this, &IncomingConnection::inspect);
+    connect(m_socket, &QTcpSocket::disconnected, this, &QObject::deleteLater);
+    inspect();
+}
+
+IncomingConnection::~IncomingConnection() = default;
+
+void IncomingConnection::abort()
+{
+    if (m_socket)
+        m_socket->abort();
+    deleteLater();
+}
+
+void IncomingConnection::inspect()
+{
+    if (m_decided)
+        return;
+    const QByteArray data = m_socket->peek(MaxHeadBytes + 1);
+    HttpHead head;
+    qsizetype headLength = 0;
+    switch (HttpHead::parse(data, &head, &headLength, MaxHeadBytes)) {
+    case HttpHead::Status::Incomplete:
+        return;
+    case HttpHead::Status::TooLarge:
+        return reject(431, "request head too large\n");
+    case HttpHead::Status::Invalid:
+        return reject(400, "not an HTTP request\n");
+    case HttpHead::Status::Complete:
+        break;
+    }
+    m_decided = true;
+    disconnect(m_socket, &QTcpSocket::readyRead, this, &IncomingConnection::inspect);
+    if (!head.upgradeWebSocket) {
+        if (!hasRole(m_role, ListenerRole::Pushes))
+            return reject(404, "not found\n");
+        m_timer->stop();
+        QTcpSocket *socket = m_socket;
+        m_socket = nullptr;
+        socket->disconnect(this);
+        m_worker->adoptHttp(socket);
+        deleteLater();
+        return;
+    }
+    if (!hasRole(m_role, ListenerRole::WebSockets))
+        return reject(404, "not found\n");
+    startUpgrade(head);
+}
+
+void IncomingConnection::startUpgrade(const HttpHead &head)
+{
+    if (head.header("Sec-WebSocket-Version").trimmed() != "13")
+        return reject(426, "WebSocket version 13 required\n", {{"Sec-WebSocket-Version", "13"}});
+    if (head.header("Sec-WebSocket-Key").isEmpty())
+        return reject(400, "missing Sec-WebSocket-Key\n");
+    const auto clientId = ClientId::fromPath(head.path);
+    if (!clientId)
+        return reject(400, "bad ClientId in path\n");
+
+    // The API decides now; its own timeout governs from here.
+    m_timer->stop();
+    ConnectInfo info{*clientId, &head, m_socket->peerAddress(), {}};
+    m_worker->callApi(m_worker->mode().connectRequest(info), this,
+                      [this, id = *clientId](const ApiResponse &response) {
+        const ConnectVerdict verdict = m_worker->mode().connectVerdict(response);
+        if (!verdict.accept) {
+            WorkerCounters::bump(m_worker->counters().connectionsRejected);
+            if (verdict.status >= 500)
+                qCInfo(lcHandshake) << "connect of" << id << "refused with" << verdict.status
+                                    << "(API:" << response.error << response.status << ")";
+            return reject(verdict.status, verdict.body, verdict.headers);
+        }
+        QTcpSocket *socket = m_socket;
+        m_socket = nullptr;
+        socket->disconnect(this);
+        m_worker->upgrade(socket, id);
+        deleteLater();
+    });
+}
+
+void IncomingConnection::reject(int status, const QByteArray &body, const HeaderList &headers)
+{
+    m_decided = true;
+    m_socket->write(HttpResponse::build(status, body, headers, true));
+    m_socket->disconnectFromHost();
+    // A peer that never reads its answer must not hold the socket for ever.
+    m_timer->start(m_worker->config().handshakeTimeoutMs);
+}
+
+} // namespace ws2api

@@ -1,0 +1,38 @@
+#pragma once
+
+#include <QObject>
+
+#include "HttpHead.h"
+#include "Worker.h"
+
+class QTcpSocket;
+class QTimer;
+
+namespace ws2api {
+
+// A freshly accepted connection on its worker, until we know what it is. The request
+// head is only peeked at, never consumed, so that an upgrade can be handed to
+// QWebSocketServer::handleConnection() untouched once the API has accepted it; a
+// plain HTTP request goes to the push endpoint; anything else gets its HTTP error.
+class IncomingConnection : public QObject
+{
+    Q_OBJECT
+public:
+    IncomingConnection(Worker *worker, QTcpSocket *socket, ListenerRole role);
+    ~IncomingConnection() override;
+
+    void abort();
+
+private:
+    void inspect();
+    void startUpgrade(const HttpHead &head);
+    void reject(int status, const QByteArray &body = {}, const HeaderList &headers = {});
+
+    Worker *m_worker;
+    QTcpSocket *m_socket;
+    ListenerRole m_role;
+    QTimer *m_timer;
+    bool m_decided = false;
+};
+
+} // namespace ws2api

@@ -1,0 +1,87 @@
+#include "modes/WireMode.h"
+
+#include "HttpHead.h"
+
+namespace ws2api {
+
+WireMode::WireMode(QByteArray apiBasePath)
+    : m_basePath(std::move(apiBasePath))
+{
+    while (m_basePath.endsWith('/'))
+        m_basePath.chop(1);
+}
+
+QByteArray WireMode::apiPath(std::initializer_list<QByteArrayView> encodedSegments) const
+{
+    QByteArray path = m_basePath;
+    for (QByteArrayView segment : encodedSegments) {
+        path += '/';
+        path += segment;
+    }
+    return path;
+}
+
+HeaderList WireMode::forwardedHeaders(const ConnectInfo &info)
+{
+    static constexpr const char *Passed[] = {"Authorization", "Cookie", "Origin", "User-Agent",
+                                             "Sec-WebSocket-Protocol"};
+    HeaderList headers;
+    for (const char *name : Passed) {
+        for (const QByteArray &value : info.head->headerValues(name))
+            headers.emplaceBack(name, value);
+    }
+    QHostAddress peer = info.peer;
+    bool isV4 = false;
+    const quint32 v4 = peer.toIPv4Address(&isV4);
+    if (isV4)
+        peer = QHostAddress(v4);
+    QByteArray forwarded = info.head->headerValues("X-Forwarded-For").join(", ");
+    if (!forwarded.isEmpty())
+        forwarded += ", ";
+    forwarded += peer.toString().toLatin1();
+    headers.emplaceBack("X-Forwarded-For", forwarded);
+    return headers;
+}
+
+ConnectVerdict WireMode::connectVerdict(const ApiResponse &response) const
+{
+    ConnectVerdict verdict;
+    switch (response.outcome) {
+    case ApiResponse::Outcome::Timeout:
+        verdict.status = 504;
+        return verdict;
+    case ApiResponse::Outcome::Overloaded:
+        verdict.status = 503;
+        return verdict;
+    case ApiResponse::Outcome::Unreachable:
+    case ApiResponse::Outcome::BadResponse:
+        verdict.status = 502;
+        return verdict;
+    case ApiResponse::Outcome::Ok:
+        break;
+    }
+    const int status = response.status;
+    if (status >= 200 && status < 300 && isAcceptToken(response.body)) {
+        verdict.accept = true;
+        verdict.status = 101;
+        return verdict;
+    }
+    if (status == 401 || status == 403) {
+        verdict.status = status;
+        verdict.body = response.body;
+        const QByteArray challenge = response.header("WWW-Authenticate");
+        if (!challenge.isEmpty())
+            verdict.headers.emplaceBack("WWW-Authenticate", challenge);
+    } else if ((status >= 200 && status < 300) || (status >= 400 && status < 500)) {
+        verdict.status = 403;
+        verdict.body = response.body;
+    } else {
+        verdict.status = 502;
+    }
+    const QByteArray type = response.header("Content-Type");
+    if (!verdict.body.isEmpty() && !type.isEmpty())
+        verdict.headers.emplaceBack("Content-Type", type);
+    return verdict;
+}
+
+} // namespace ws2api

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The README's two set-up commands:
+#   bash scripts/dev.sh demo   install what is missing, build, run ws2apid on the built-in demo API
+#   bash scripts/dev.sh test   install what is missing, build, run every test
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${WS2API_BUILD_DIR:-build}
+
+configure_and_build() {
+    bash scripts/install-deps
+    if [ ! -f "$build/build.ninja" ]; then
+        cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    fi
+    cmake --build "$build" -- "$@"
+}
+
+case "${1:-}" in
+demo)
+    configure_and_build ws2apid
+    echo "ws2api demo: WebSocket clients may connect to ws://127.0.0.1:4000/<ClientId>; every message is echoed. Ctrl-C stops."
+    exec "$build/daemon/ws2apid" --api demo: --listen 127.0.0.1:4000 --admin none
+    ;;
+test)
+    configure_and_build
+    cd "$build"
+    exec ctest --output-on-failure -j2 --timeout 600
+    ;;
+*)
+    echo "usage: bash scripts/dev.sh demo|test" >&2
+    exit 2
+    ;;
+esac

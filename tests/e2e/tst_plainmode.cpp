@@ -1,0 +1,367 @@
+// Plain mode end to end: a real Proxy, real WebSocket clients, a real HTTP API
+// (FakeApi) over loopback.
+#include <QSignalSpy>
+#include <QTest>
+#include <QWebSocket>
+
+#include "HttpProbe.h"
+#include "TestProxy.h"
+
+using namespace ws2api;
+using namespace ws2api::test;
+
+class TestPlainMode : public QObject
+{
+    Q_OBJECT
+
+private:
+    QList<RecordedRequest> requestsWithMethod(const TestProxy &t, const QByteArray &method)
+    {
+        QList<RecordedRequest> out;
+        for (const RecordedRequest &r : t.api.requests()) {
+            if (r.method == method)
+                out.append(r);
+        }
+        return out;
+    }
+
+private Q_SLOTS:
+    void connectForwardsPathQueryAndHeaders()
+    {
+        TestProxy t;
+        QVERIFY(t.start(QStringLiteral("/base")));
+        HttpProbe probe(t.port(), HttpProbe::upgrade("/ocpp/CP%201?token=abc&x=1",
+            {{"Authorization", "Basic Q1AxOnNlY3JldA=="}, {"Cookie", "s=1"},
+             {"Origin", "http://example.test"}, {"User-Agent", "charger/1.0"},
+             {"X-Forwarded-For", "10.1.2.3"}, {"X-Other", "not forwarded"}}));
+        QTRY_VERIFY(probe.finished());
+        QCOMPARE(probe.status(), 101);
+        QCOMPARE(t.api.requestCount(), 1);
+        const RecordedRequest r = t.api.requests().first();
+        QCOMPARE(r.method, QByteArray("GET"));
+        QCOMPARE(r.path, QByteArray("/base/CP%201"));
+        QCOMPARE(r.query, QByteArray("token=abc&x=1"));
+        QCOMPARE(r.header("Authorization"), QByteArray("Basic Q1AxOnNlY3JldA=="));
+        QCOMPARE(r.header("Cookie"), QByteArray("s=1"));
+        QCOMPARE(r.header("Origin"), QByteArray("http://example.test"));
+        QCOMPARE(r.header("User-Agent"), QByteArray("charger/1.0"));
+        QCOMPARE(r.header("X-Forwarded-For"), QByteArray("10.1.2.3, 127.0.0.1"));
+        QVERIFY(r.header("X-Other").isEmpty());
+    }
+
+    void connectVerdict_data()
+    {
+        QTest::addColumn<int>("apiStatus");
+        QTest::addColumn<QByteArray>("apiBody");
+        QTest::addColumn<int>("expected");
+        QTest::addColumn<QByteArray>("expectedBody");
+        QTest::addRow("ok") << 200 << QByteArray("ok") << 101 << QByteArray();
+        QTest::addRow("ok with whitespace") << 200 << QByteArray(" ok\n") << 101 << QByteArray();
+        QTest::addRow("201 ok") << 201 << QByteArray("ok") << 101 << QByteArray();
+        QTest::addRow("2xx other body") << 200 << QByteArray("no thanks") << 403 << QByteArray("no thanks");
+        QTest::addRow("2xx empty") << 200 << QByteArray() << 403 << QByteArray();
+        QTest::addRow("401") << 401 << QByteArray("who are you") << 401 << QByteArray("who are you");
+        QTest::addRow("403") << 403 << QByteArray("go away") << 403 << QByteArray("go away");
+        QTest::addRow("404") << 404 << QByteArray("unknown station") << 403 << QByteArray("unknown station");
+        QTest::addRow("500") << 500 << QByteArray("boom") << 502 << QByteArray();
+        QTest::addRow("503") << 503 << QByteArray() << 502 << QByteArray();
+    }
+
+    void connectVerdict()
+    {
+        QFETCH(int, apiStatus);
+        QFETCH(QByteArray, apiBody);
+        QFETCH(int, expected);
+        QFETCH(QByteArray, expectedBody);
+        TestProxy t;
+        t.api.setHandler([&](const RecordedRequest &) {
+            FakeReply reply;
+            reply.status = apiStatus;
+            reply.body = apiBody;
+            if (apiStatus == 401)
+                reply.headers.emplaceBack("WWW-Authenticate", "Basic realm=\"ocpp\"");
+            return reply;
+        });
+        QVERIFY(t.start());
+        HttpProbe probe(t.port(), HttpProbe::upgrade("/CP1"));
+        QTRY_VERIFY(probe.finished());
+        QCOMPARE(probe.status(), expected);
+        if (expected != 101)
+            QCOMPARE(probe.body(), expectedBody);
+        if (expected == 401)
+            QCOMPARE(probe.header("WWW-Authenticate"), QByteArray("Basic realm=\"ocpp\""));
+    }
+
+    void apiUnreachableGives502()
+    {
+        TestProxy t;
+        QTcpServer closed;  // a port nobody listens on once closed
+        QVERIFY(closed.listen(QHostAddress::LocalHost));
+        t.config.api = QUrl(QStringLiteral("http://127.0.0.1:%1/").arg(closed.serverPort()));
+        closed.close();
+        QVERIFY(t.start());
+        HttpProbe probe(t.port(), HttpProbe::upgrade("/CP1"));
+        QTRY_VERIFY_WITH_TIMEOUT(probe.finished(), 10000);
+        QCOMPARE(probe.status(), 502);
+        // The daemon keeps serving.
+        HttpProbe health(t.port(), HttpProbe::request("GET", "/healthz"));
+        QTRY_VERIFY(health.finished());
+        QCOMPARE(health.status(), 200);
+    }
+
+    void apiHangingGives504()
+    {
+        TestProxy t;
+        t.config.apiTimeoutMs = 300;
+        t.api.setHandler([](const RecordedRequest &) { FakeReply r; r.hang = true; return r; });
+        QVERIFY(t.start());
+        HttpProbe probe(t.port(), HttpProbe::upgrade("/CP1"));
+        QTRY_VERIFY_WITH_TIMEOUT(probe.finished(), 10000);
+        QCOMPARE(probe.status(), 504);
+    }
+
+    void badClientIdGives400WithoutApiCall_data()
+    {
+        QTest::addColumn<QByteArray>("target");
+        QTest::addRow("empty") << QByteArray("/");
+        QTest::addRow("trailing slash") << QByteArray("/ocpp/");
+        QTest::addRow("encoded slash") << QByteArray("/a%2Fb");
+        QTest::addRow("control char") << QByteArray("/a%0Ab");
+        QTest::addRow("bad escape") << QByteArray("/a%zz");
+        QTest::addRow("too long") << QByteArray("/" + QByteArray(256, 'x'));
+    }
+
+    void badClientIdGives400WithoutApiCall()
+    {
+        QFETCH(QByteArray, target);
+        TestProxy t;
+        QVERIFY(t.start());
+        HttpProbe probe(t.port(), HttpProbe::upgrade(target));
+        QTRY_VERIFY(probe.finished());
+        QCOMPARE(probe.status(), 400);
+        QCOMPARE(t.api.requestCount(), 0);
+    }
+
+    void plainGetGives404WithoutApiCall()
+    {
+        TestProxy t;
+        QVERIFY(t.start());
+        HttpProbe probe(t.port(), HttpProbe::request("GET", "/CP1"));
+        QTRY_VERIFY(probe.finished());
+        QCOMPARE(probe.status(), 404);
+        QCOMPARE(t.api.requestCount(), 0);
+    }
+
+    void textAndBinaryEchoKeepFrameType()
+    {
+        TestProxy t;
+        QVERIFY(t.start());
+        auto client = t.connectClient(QStringLiteral("/CP1"));
+        QVERIFY(client);
+        QSignalSpy texts(client.get(), &QWebSocket::textMessageReceived);
+        QSignalSpy binaries(client.get(), &QWebSocket::binaryMessageReceived);
+        client->sendTextMessage(QStringLiteral("héllo"));
+        QTRY_COMPARE(texts.size(), 1);
+        QCOMPARE(texts.first().first().toString(), QStringLiteral("héllo"));
+        client->sendBinaryMessage(QByteArray("\x00\x01\xff", 3));
+        QTRY_COMPARE(binaries.size(), 1);
+        QCOMPARE(binaries.first().first().toByteArray(), QByteArray("\x00\x01\xff", 3));
+        QCOMPARE(texts.size(), 1);
+
+        const auto posts = requestsWithMethod(t, "POST");
+        QCOMPARE(posts.size(), 2);
+        QCOMPARE(posts[0].path, QByteArray("/CP1"));
+        QCOMPARE(posts[0].body, QStringLiteral("héllo").toUtf8());
+        QCOMPARE(posts[0].header("Content-Type"), QByteArray("text/plain; charset=utf-8"));
+        QCOMPARE(posts[1].header("Content-Type"), QByteArray("application/octet-stream"));
+    }
+
+    void orderIsKeptWhenTheApiIsSlowForSomeMessages()
+    {
+        TestProxy t;
+        t.api.setHandler([](const RecordedRequest &r) {
+            FakeReply reply;
+            if (r.method == "POST") {
+                reply.body = "re:" + r.body;
+                reply.delayMs = r.body.toInt() % 3 == 0 ? 30 : 0;
+            } else {
+                reply.body = "ok";
+            }
+            return reply;
+        });
+        QVERIFY(t.start());
+        auto client = t.connectClient(QStringLiteral("/CP1"));
+        QVERIFY(client);
+        QSignalSpy texts(client.get(), &QWebSocket::textMessageReceived);
+        constexpr int Count = 40;
+        for (int i = 0; i < Count; ++i)
+            client->sendTextMessage(QString::number(i));
+        QTRY_COMPARE_WITH_TIMEOUT(texts.size(), Count, 20000);
+        for (int i = 0; i < Count; ++i)
+            QCOMPARE(texts.at(i).first().toString(), QStringLiteral("re:%1").arg(i));
+        const auto posts = requestsWithMethod(t, "POST");
+        for (int i = 0; i < Count; ++i)
+            QCOMPARE(posts.at(i).body, QByteArray::number(i));
+    }
+
+    void emptyOrFailedReplySendsNothingAndKeepsTheConnection()
+    {
+        TestProxy t;
+        t.api.setHandler([](const RecordedRequest &r) {
+            FakeReply reply;
+            if (r.method != "POST")
+                reply.body = "ok";
+            else if (r.body == "empty")
+                reply.body = {};
+            else if (r.body == "fail")
+                reply = FakeReply{500, "internal", {}, false, false, false, 0};
+            else
+                reply.body = "re:" + r.body;
+            return reply;
+        });
+        QVERIFY(t.start());
+        auto client = t.connectClient(QStringLiteral("/CP1"));
+        QVERIFY(client);
+        QSignalSpy texts(client.get(), &QWebSocket::textMessageReceived);
+        client->sendTextMessage(QStringLiteral("empty"));
+        client->sendTextMessage(QStringLiteral("fail"));
+        client->sendTextMessage(QStringLiteral("last"));
+        QTRY_COMPARE(texts.size(), 1);
+        QCOMPARE(texts.first().first().toString(), QStringLiteral("re:last"));
+        QCOMPARE(client->state(), QAbstractSocket::ConnectedState);
+        QCOMPARE(requestsWithMethod(t, "POST").size(), 3);
+    }
+
+    void oversizedMessageClosesWith1009()
+    {
+        TestProxy t;
+        t.config.maxMessage = 1024;
+        QVERIFY(t.start());
+        auto client = t.connectClient(QStringLiteral("/CP1"));
+        QVERIFY(client);
+        QSignalSpy closed(client.get(), &QWebSocket::disconnected);
+        client->sendBinaryMessage(QByteArray(2048, 'x'));
+        QTRY_COMPARE(closed.size(), 1);
+        QCOMPARE(client->closeCode(), QWebSocketProtocol::CloseCodeTooMuchData);
+        QCOMPARE(requestsWithMethod(t, "POST").size(), 0);
+    }
+
+    void disconnectSendsDeleteWithReason()
+    {
+        TestProxy t;
+        QVERIFY(t.start());
+        auto client = t.connectClient(QStringLiteral("/CP%201"));
+        QVERIFY(client);
+        client->close(QWebSocketProtocol::CloseCodeNormal, QStringLiteral("bye now"));
+        QTRY_COMPARE(requestsWithMethod(t, "DELETE").size(), 1);
+        const RecordedRequest del = requestsWithMethod(t, "DELETE").first();
+        QCOMPARE(del.path, QByteArray("/CP%201"));
+        QCOMPARE(del.body, QByteArray("bye now"));
+    }
+
+    void notifyDisconnectOff()
+    {
+        TestProxy t;
+        t.config.notifyDisconnect = false;
+        t.config.threads = 1;
+        QVERIFY(t.start());
+        auto client = t.connectClient(QStringLiteral("/CP1"));
+        QVERIFY(client);
+        QSignalSpy echoed(client.get(), &QWebSocket::textMessageReceived);
+        client->sendTextMessage(QStringLiteral("x"));
+        QTRY_COMPARE(echoed.size(), 1);
+        client->close();
+        QTRY_COMPARE(client->state(), QAbstractSocket::UnconnectedState);
+        // A later client's round trip on the same worker marks that the first one's
+        // close was handled; with notifications on, its DELETE would be seen by now.
+        auto marker = t.connectClient(QStringLiteral("/marker"));
+        QVERIFY(marker);
+        QSignalSpy markerEcho(marker.get(), &QWebSocket::textMessageReceived);
+        marker->sendTextMessage(QStringLiteral("y"));
+        QTRY_COMPARE(markerEcho.size(), 1);
+        QCOMPARE(requestsWithMethod(t, "DELETE").size(), 0);
+    }
+
+    void messagesSentBeforeCloseStillReachTheApiBeforeTheDelete()
+    {
+        TestProxy t;
+        t.api.setHandler([](const RecordedRequest &r) {
+            FakeReply reply;
+            reply.body = r.method == "GET" ? QByteArray("ok") : QByteArray();
+            reply.delayMs = r.method == "POST" ? 20 : 0;
+            return reply;
+        });
+        QVERIFY(t.start());
+        auto client = t.connectClient(QStringLiteral("/CP1"));
+        QVERIFY(client);
+        client->sendTextMessage(QStringLiteral("1"));
+        client->sendTextMessage(QStringLiteral("2"));
+        client->sendTextMessage(QStringLiteral("3"));
+        client->close();
+        QTRY_COMPARE(t.api.requestCount(), 5);
+        const auto all = t.api.requests();
+        QCOMPARE(all[1].body, QByteArray("1"));
+        QCOMPARE(all[2].body, QByteArray("2"));
+        QCOMPARE(all[3].body, QByteArray("3"));
+        QCOMPARE(all[4].method, QByteArray("DELETE"));
+    }
+
+    void newerConnectionReplacesOlderWithoutDelete()
+    {
+        TestProxy t;
+        QVERIFY(t.start());
+        auto first = t.connectClient(QStringLiteral("/CP1"));
+        QVERIFY(first);
+        QSignalSpy firstClosed(first.get(), &QWebSocket::disconnected);
+        auto second = t.connectClient(QStringLiteral("/CP1"));
+        QVERIFY(second);
+        QTRY_COMPARE(firstClosed.size(), 1);
+        QCOMPARE(first->closeCode(), QWebSocketProtocol::CloseCodePolicyViolated);
+        QCOMPARE(first->closeReason(), QStringLiteral("replaced"));
+
+        // Pushes now reach the newer connection.
+        QSignalSpy pushed(second.get(), &QWebSocket::textMessageReceived);
+        HttpProbe push(t.pushPort(), HttpProbe::request("POST", "/CP1", "hello"));
+        QTRY_VERIFY(push.finished());
+        QCOMPARE(push.status(), 200);
+        QTRY_COMPARE(pushed.size(), 1);
+
+        second->close();
+        QTRY_COMPARE(requestsWithMethod(t, "DELETE").size(), 1);  // only the newer one's
+    }
+
+    void deadPeerIsClosedAfterTwoPingIntervals()
+    {
+        TestProxy t;
+        t.config.pingIntervalMs = 100;
+        QVERIFY(t.start());
+        // A raw TCP client that completes the upgrade and then never answers a ping.
+        HttpProbe silent(t.port(), HttpProbe::upgrade("/silent"));
+        QTRY_VERIFY(silent.finished());
+        QCOMPARE(silent.status(), 101);
+        // A real client answers pings and stays.
+        auto alive = t.connectClient(QStringLiteral("/alive"));
+        QVERIFY(alive);
+        QTRY_VERIFY_WITH_TIMEOUT(silent.closed(), 10000);
+        QTRY_COMPARE(requestsWithMethod(t, "DELETE").size(), 1);
+        QCOMPARE(requestsWithMethod(t, "DELETE").first().path, QByteArray("/silent"));
+        QCOMPARE(requestsWithMethod(t, "DELETE").first().body, QByteArray("ping timeout"));
+        QCOMPARE(alive->state(), QAbstractSocket::ConnectedState);
+    }
+
+    void stopClosesClientsWith1001AndNotifiesTheApi()
+    {
+        TestProxy t;
+        QVERIFY(t.start());
+        auto client = t.connectClient(QStringLiteral("/CP1"));
+        QVERIFY(client);
+        QSignalSpy closed(client.get(), &QWebSocket::disconnected);
+        t.stop();
+        QTRY_COMPARE(closed.size(), 1);
+        QCOMPARE(client->closeCode(), QWebSocketProtocol::CloseCodeGoingAway);
+        QCOMPARE(requestsWithMethod(t, "DELETE").size(), 1);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestPlainMode)
+#include "tst_plainmode.moc"
