@@ -1,1 +1,435 @@
-// placeholder: being written
+#include "ApiClient.h"
+
+#include <QElapsedTimer>
+#include <QMetaObject>
+#include <QPointer>
+#include <QThread>
+#include <QTimer>
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <deque>
+#include <limits>
+#include <vector>
+
+#include "ApiConnection.h"
+
+namespace ws2api {
+
+Q_LOGGING_CATEGORY(lcApiClient, "ws2api.api", QtInfoMsg)
+
+namespace {
+
+using Outcome = ApiResponse::Outcome;
+
+// A down or stalled API fails every request; one warning line a second (for the
+// whole process, all workers) tells the operator without flooding the log.
+bool warningAllowed(int *suppressed)
+{
+    static std::atomic<qint64> lastMs{std::numeric_limits<qint64>::min() / 2};
+    static std::atomic<int> dropped{0};
+    const qint64 now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now().time_since_epoch())
+                           .count();
+    qint64 last = lastMs.load(std::memory_order_relaxed);
+    if (now - last < 1000 || !lastMs.compare_exchange_strong(last, now)) {
+        dropped.fetch_add(1, std::memory_order_relaxed);
+        return false;
+    }
+    *suppressed = dropped.exchange(0, std::memory_order_relaxed);
+    return true;
+}
+
+void warnRateLimited(const QString &message)
+{
+    int suppressed = 0;
+    if (!warningAllowed(&suppressed))
+        return;
+    if (suppressed > 0)
+        qCWarning(lcApiClient, "%ls (%d similar suppressed)", qUtf16Printable(message), suppressed);
+    else
+        qCWarning(lcApiClient, "%ls", qUtf16Printable(message));
+}
+
+bool equalsIgnoringCase(QByteArrayView a, QByteArrayView b)
+{
+    return a.size() == b.size() && qstrnicmp(a.data(), a.size(), b.data(), b.size()) == 0;
+}
+
+// The client writes these itself; a caller's copy would contradict them, and a
+// CR or LF would let a header value smuggle in another header or request.
+bool isUsableHeader(const QPair<QByteArray, QByteArray> &header)
+{
+    const QByteArray &name = header.first;
+    if (name.isEmpty() || equalsIgnoringCase(name, "Host") || equalsIgnoringCase(name, "Content-Length")
+        || equalsIgnoringCase(name, "Connection") || equalsIgnoringCase(name, "Transfer-Encoding"))
+        return false;
+    const auto hasLineBreak = [](const QByteArray &s) { return s.contains('\r') || s.contains('\n'); };
+    return !hasLineBreak(name) && !hasLineBreak(header.second);
+}
+
+QByteArray hostLine(const QString &host, quint16 port)
+{
+    QByteArray line = "Host: ";
+    line += host.contains(u':') ? '[' + host.toLatin1() + ']' : host.toLatin1();
+    if (port != 80)
+        line += ':' + QByteArray::number(port);
+    return line + "\r\n";
+}
+
+// Built once, into a buffer of the exact size; the socket then shares it.
+QByteArray buildRequest(const QByteArray &host, const ApiRequest &request)
+{
+    const QByteArrayView method = request.method.isEmpty() ? QByteArrayView("GET") : request.method;
+    const QByteArrayView target = request.target.isEmpty() ? QByteArrayView("/") : request.target;
+    // A POST or PUT without a length is refused by some servers (nginx: 411).
+    const bool withLength = !request.body.isEmpty() || method == "POST" || method == "PUT"
+                            || method == "PATCH";
+    char digits[24];
+    const auto lengthEnd = std::to_chars(digits, digits + sizeof digits, request.body.size()).ptr;
+    const QByteArrayView length(digits, lengthEnd - digits);
+    constexpr QByteArrayView version = " HTTP/1.1\r\n";
+    constexpr QByteArrayView lengthName = "Content-Length: ";
+    constexpr QByteArrayView keepAlive = "Connection: keep-alive\r\n";
+
+    qsizetype size = method.size() + 1 + target.size() + version.size() + host.size()
+                     + keepAlive.size() + 2 + request.body.size();
+    if (withLength)
+        size += lengthName.size() + length.size() + 2;
+    for (const auto &header : request.headers) {
+        if (isUsableHeader(header))
+            size += header.first.size() + 2 + header.second.size() + 2;
+    }
+
+    QByteArray wire;
+    wire.reserve(size);
+    wire.append(method).append(' ').append(target).append(version).append(host);
+    if (withLength)
+        wire.append(lengthName).append(length).append("\r\n");
+    wire.append(keepAlive);
+    for (const auto &header : request.headers) {
+        if (isUsableHeader(header))
+            wire.append(header.first).append(": ").append(header.second).append("\r\n");
+    }
+    wire.append("\r\n").append(request.body);
+    return wire;
+}
+
+ApiResponse failure(Outcome outcome, const QString &error)
+{
+    ApiResponse response;
+    response.outcome = outcome;
+    response.error = error;
+    return response;
+}
+
+} // namespace
+
+QByteArray ApiResponse::header(QByteArrayView name) const
+{
+    for (const auto &header : headers) {
+        if (equalsIgnoringCase(header.first, name))
+            return header.second;
+    }
+    return {};
+}
+
+class ApiClientPrivate final : public ApiConnectionOwner
+{
+public:
+    ApiClientPrivate(ApiClient *q, const ApiClientConfig &config);
+    ~ApiClientPrivate();
+
+    void send(ApiRequest &&request, QObject *context, ApiClient::Callback &&done);
+    int inFlight() const { return m_inFlight; }
+    int queued() const { return int(m_queue.size()); }
+
+    void responseArrived(ApiConnection *connection, ApiResponse &response) override;
+    void connectionLost(ApiConnection *connection, const QString &error) override;
+
+private:
+    qint64 now() const { return m_clock.elapsed(); }
+    void dispatch();
+    ApiConnection *newConnection();
+    void removeConnection(ApiConnection *connection);
+    void onTimer();
+    void expireInFlight(qint64 now, std::vector<PendingRequest> *expired);
+    void closeIdleConnections(qint64 now);
+    void scheduleAt(qint64 when);
+    void rearm(qint64 now);
+    bool deliver(PendingRequest &request, const ApiResponse &response);
+    QString origin() const;
+
+    ApiClient *q;
+    ApiClientConfig m_config;
+    QByteArray m_hostLine;
+    QElapsedTimer m_clock;
+    QTimer m_timer;  // the one timer for every deadline and idle expiry
+    qint64 m_armedAt = 0;
+    std::deque<PendingRequest> m_queue;  // FIFO; deadlines ascend since the timeout is fixed
+    std::vector<ApiConnection *> m_connections;  // all, whatever their state
+    std::vector<ApiConnection *> m_idle;         // LIFO: the warmest connection serves first
+    int m_inFlight = 0;
+    qint64 m_outstanding = 0;  // accepted requests whose callback is still due
+};
+
+ApiClientPrivate::ApiClientPrivate(ApiClient *q, const ApiClientConfig &config)
+    : q(q)
+    , m_config(config)
+    , m_hostLine(hostLine(config.host, config.port))
+    , m_timer(q)  // a child, so it follows the client to its worker thread
+{
+    m_config.poolSize = std::max(1, m_config.poolSize);
+    m_config.maxQueued = std::max(0, m_config.maxQueued);
+    m_config.maxResponseBody = std::max<qint64>(0, m_config.maxResponseBody);
+    m_clock.start();
+    m_timer.setSingleShot(true);
+    QObject::connect(&m_timer, &QTimer::timeout, q, [this] { onTimer(); });
+}
+
+ApiClientPrivate::~ApiClientPrivate()
+{
+    // Pending callbacks are dropped: their owner is going away with us.
+    for (ApiConnection *connection : m_connections) {
+        connection->close();
+        // A callback may destroy us from inside that connection's own signal.
+        if (connection->handling())
+            connection->deleteLater();
+        else
+            delete connection;
+    }
+}
+
+QString ApiClientPrivate::origin() const
+{
+    return m_config.host + u':' + QString::number(m_config.port);
+}
+
+void ApiClientPrivate::send(ApiRequest &&request, QObject *context, ApiClient::Callback &&done)
+{
+    const bool canStartNow = !m_idle.empty() || int(m_connections.size()) < m_config.poolSize;
+    if (!canStartNow && int(m_queue.size()) >= m_config.maxQueued) {
+        // Back-pressure: the caller answers its client now instead of piling up work.
+        QMetaObject::invokeMethod(
+            q,
+            [context = QPointer<QObject>(context), hasContext = context != nullptr,
+             done = std::move(done)] {
+                if (done && (!hasContext || context))
+                    done(failure(Outcome::Overloaded, QStringLiteral("too many API requests queued")));
+            },
+            Qt::QueuedConnection);
+        return;
+    }
+    const qint64 deadline = now() + m_config.timeoutMs;
+    m_queue.push_back(PendingRequest{buildRequest(m_hostLine, request), QPointer<QObject>(context),
+                                     context != nullptr, std::move(done), deadline, false});
+    ++m_outstanding;
+    dispatch();
+    scheduleAt(deadline);
+}
+
+void ApiClientPrivate::dispatch()
+{
+    while (!m_queue.empty()) {
+        ApiConnection *connection = nullptr;
+        if (!m_idle.empty()) {
+            connection = m_idle.back();
+            m_idle.pop_back();
+        } else if (int(m_connections.size()) < m_config.poolSize) {
+            connection = newConnection();
+        } else {
+            return;
+        }
+        PendingRequest request = std::move(m_queue.front());
+        m_queue.pop_front();
+        ++m_inFlight;
+        connection->start(m_config.host, m_config.port, std::move(request));
+    }
+}
+
+ApiConnection *ApiClientPrivate::newConnection()
+{
+    auto *connection = new ApiConnection(this, m_config.maxResponseBody);
+    m_connections.push_back(connection);
+    return connection;
+}
+
+void ApiClientPrivate::removeConnection(ApiConnection *connection)
+{
+    connection->close();
+    m_connections.erase(std::find(m_connections.begin(), m_connections.end(), connection));
+    const auto idle = std::find(m_idle.begin(), m_idle.end(), connection);
+    if (idle != m_idle.end())
+        m_idle.erase(idle);
+    connection->deleteLater();  // it may be the one whose signal brought us here
+}
+
+void ApiClientPrivate::responseArrived(ApiConnection *connection, ApiResponse &response)
+{
+    // Out of the connection first: dispatch() below may start its next request.
+    const ApiResponse result = std::move(response);
+    PendingRequest request = connection->takeRequest();
+    --m_inFlight;
+    if (result.outcome != Outcome::Ok)
+        warnRateLimited(QStringLiteral("API at %1 sent a bad response: %2").arg(origin(), result.error));
+    if (connection->reusable()) {
+        const qint64 t = now();
+        connection->setIdleSince(t);
+        m_idle.push_back(connection);
+        scheduleAt(t + m_config.idleTimeoutMs);
+    } else {
+        removeConnection(connection);
+    }
+    dispatch();
+    deliver(request, result);
+}
+
+void ApiClientPrivate::connectionLost(ApiConnection *connection, const QString &error)
+{
+    removeConnection(connection);
+    if (!connection->hasRequest()) {
+        dispatch();
+        return;
+    }
+    PendingRequest request = connection->takeRequest();
+    --m_inFlight;
+    // The keep-alive race: a server may close an idle connection (Apache after its
+    // KeepAliveTimeout, any server on restart) just as we write to it. When a
+    // connection that already carried a response dies before a single byte of the
+    // answer, the server almost certainly never processed the request, so it goes
+    // out once more, on a fresh connection. Only once: a fresh connection failing
+    // means the API itself is in trouble, and a non-idempotent POST must not be
+    // repeated on a guess.
+    if (connection->reused() && !connection->responseStarted() && !request.retried) {
+        qCDebug(lcApiClient, "keep-alive connection closed under a request, retrying: %ls",
+                qUtf16Printable(error));
+        request.retried = true;
+        ++m_inFlight;
+        newConnection()->start(m_config.host, m_config.port, std::move(request));
+        return;
+    }
+    warnRateLimited(QStringLiteral("API unreachable at %1: %2").arg(origin(), error));
+    dispatch();
+    deliver(request, failure(Outcome::Unreachable, error));
+}
+
+void ApiClientPrivate::onTimer()
+{
+    const qint64 t = now();
+    std::vector<PendingRequest> expired;
+    expireInFlight(t, &expired);
+    while (!m_queue.empty() && m_queue.front().deadline <= t) {
+        expired.push_back(std::move(m_queue.front()));
+        m_queue.pop_front();
+    }
+    closeIdleConnections(t);
+    dispatch();  // connections killed above leave room for the queue
+    rearm(t);
+    if (expired.empty())
+        return;
+    const QString error = QStringLiteral("no response within %1 ms").arg(m_config.timeoutMs);
+    warnRateLimited(QStringLiteral("API at %1: %2").arg(origin(), error));
+    const ApiResponse response = failure(Outcome::Timeout, error);
+    for (PendingRequest &request : expired) {
+        if (!deliver(request, response))
+            return;  // a callback destroyed the client
+    }
+}
+
+void ApiClientPrivate::expireInFlight(qint64 t, std::vector<PendingRequest> *expired)
+{
+    std::vector<ApiConnection *> late;
+    for (ApiConnection *connection : m_connections) {
+        if (connection->hasRequest() && connection->request().deadline <= t)
+            late.push_back(connection);
+    }
+    // Half a response may still be on its way, so the connection cannot be reused.
+    for (ApiConnection *connection : late) {
+        expired->push_back(connection->takeRequest());
+        --m_inFlight;
+        removeConnection(connection);
+    }
+}
+
+void ApiClientPrivate::closeIdleConnections(qint64 t)
+{
+    std::vector<ApiConnection *> stale;
+    for (ApiConnection *connection : m_idle) {
+        if (connection->idleSince() + m_config.idleTimeoutMs <= t)
+            stale.push_back(connection);
+    }
+    for (ApiConnection *connection : stale)
+        removeConnection(connection);
+}
+
+// Deadlines only grow (the timeout is fixed), so a new one rarely moves the timer;
+// one that fires early for a request already answered just re-arms.
+void ApiClientPrivate::scheduleAt(qint64 when)
+{
+    if (m_timer.isActive() && when >= m_armedAt)
+        return;
+    m_armedAt = when;
+    m_timer.start(int(std::clamp<qint64>(when - now(), 0, std::numeric_limits<int>::max())));
+}
+
+void ApiClientPrivate::rearm(qint64 t)
+{
+    qint64 next = std::numeric_limits<qint64>::max();
+    if (!m_queue.empty())
+        next = m_queue.front().deadline;
+    for (ApiConnection *connection : m_connections) {
+        if (connection->hasRequest())
+            next = std::min(next, connection->request().deadline);
+    }
+    for (ApiConnection *connection : m_idle)
+        next = std::min(next, connection->idleSince() + m_config.idleTimeoutMs);
+    if (next == std::numeric_limits<qint64>::max()) {
+        m_timer.stop();
+        return;
+    }
+    m_armedAt = next;
+    m_timer.start(int(std::clamp<qint64>(next - t, 0, std::numeric_limits<int>::max())));
+}
+
+// Runs the callback (unless its context is gone), then emits idle() if nothing is
+// left. Returns false when the client did not survive the callback.
+bool ApiClientPrivate::deliver(PendingRequest &request, const ApiResponse &response)
+{
+    --m_outstanding;
+    const QPointer<ApiClient> alive(q);
+    if (request.done && (!request.hasContext || request.context))
+        request.done(response);
+    if (!alive)
+        return false;
+    if (m_outstanding == 0)
+        Q_EMIT q->idle();
+    return true;
+}
+
+ApiClient::ApiClient(const ApiClientConfig &config, QObject *parent)
+    : QObject(parent)
+    , d(std::make_unique<ApiClientPrivate>(this, config))
+{
+}
+
+ApiClient::~ApiClient() = default;
+
+void ApiClient::send(ApiRequest request, QObject *context, Callback done)
+{
+    // Called on the owning (worker) thread.
+    Q_ASSERT(QThread::currentThread() == thread());
+    d->send(std::move(request), context, std::move(done));
+}
+
+int ApiClient::inFlight() const
+{
+    return d->inFlight();
+}
+
+int ApiClient::queued() const
+{
+    return d->queued();
+}
+
+} // namespace ws2api

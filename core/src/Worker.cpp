@@ -55,7 +55,14 @@ Worker::Worker(int index, Shared shared)
 {
 }
 
-Worker::~Worker() = default;
+Worker::~Worker()
+{
+    // Sessions die first, while the members their sockets' last signals would reach
+    // still exist; QObject would only delete them after our members are gone.
+    m_drained = true;
+    const auto sessions = std::exchange(m_sessions, {});
+    qDeleteAll(sessions);
+}
 
 WorkerCounters &Worker::counters()
 {
@@ -119,7 +126,7 @@ void Worker::adoptHttp(QTcpSocket *socket)
 void Worker::upgrade(QTcpSocket *socket, const QByteArray &clientId)
 {
     const QByteArray key = connectionKey(socket);
-    m_upgrading.insert(key, clientId);
+    m_upgrading.insert(key, {clientId, socket});
     socket->setParent(this);
     // If the WebSocket handshake itself fails, the socket closes without a
     // newConnection(); forget it then.
@@ -130,7 +137,11 @@ void Worker::upgrade(QTcpSocket *socket, const QByteArray &clientId)
 void Worker::onNewWebSocket()
 {
     while (QWebSocket *socket = m_wsServer->nextPendingConnection()) {
-        const QByteArray clientId = m_upgrading.take(connectionKey(socket));
+        const Upgrading upgrading = m_upgrading.take(connectionKey(socket));
+        const QByteArray &clientId = upgrading.clientId;
+        // QWebSocket keeps using the QTcpSocket without owning it; tie their lives.
+        if (upgrading.tcp && upgrading.tcp->parent() == this)
+            upgrading.tcp->setParent(socket);
         if (clientId.isEmpty()) {
             socket->abort();
             socket->deleteLater();
@@ -195,14 +206,37 @@ void Worker::callApi(ApiRequest request, QObject *context,
     QElapsedTimer clock;
     clock.start();
     QPointer<QObject> guard(context);
-    m_api->send(std::move(request), this, [this, clock, guard, done = std::move(done)](const ApiResponse &response) {
+    QByteArray method = request.method;
+    QByteArray target = request.target;
+    m_api->send(std::move(request), this,
+                [this, clock, guard, method = std::move(method), target = std::move(target),
+                 done = std::move(done)](const ApiResponse &response) {
         const auto outcome = apiOutcome(response);
         counters().countApi(outcome, quint64(clock.nsecsElapsed() / 1000));
         if (outcome != WorkerCounters::Api::Ok)
-            qCDebug(lcWorker) << "API request failed:" << response.status << response.error;
+            logApiFailure(method, target, response);
         if (guard && done)
             done(response);
     });
+}
+
+void Worker::logApiFailure(const QByteArray &method, const QByteArray &target,
+                           const ApiResponse &response)
+{
+    // One line a second at most: a failing API must not flood the log.
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    if (now - m_lastFailureLogMs < 1000) {
+        ++m_suppressedFailures;
+        return;
+    }
+    m_lastFailureLogMs = now;
+    const QString what = response.outcome == ApiResponse::Outcome::Ok
+        ? QStringLiteral("HTTP %1").arg(response.status)
+        : response.error;
+    qCWarning(lcWorker).noquote() << "API request" << method << target << "failed:" << what
+                                  << (m_suppressedFailures ? QStringLiteral("(and %1 more failures)").arg(m_suppressedFailures)
+                                                           : QString());
+    m_suppressedFailures = 0;
 }
 
 void Worker::sessionEnded(ClientSession *session)

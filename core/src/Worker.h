@@ -4,6 +4,7 @@
 #include <QHash>
 #include <QList>
 #include <QObject>
+#include <QPointer>
 #include <QString>
 #include <functional>
 #include <memory>
@@ -96,6 +97,7 @@ private:
     void onNewWebSocket();
     void pingSweep();
     void maybeDrained();
+    void logApiFailure(const QByteArray &method, const QByteArray &target, const ApiResponse &response);
 
     int m_index;
     Shared m_shared;
@@ -107,9 +109,16 @@ private:
     QTimer *m_pingTimer = nullptr;
     QHash<quint64, ClientSession *> m_sessions;
     // Upgrades handed to m_wsServer, by TCP 4-tuple, until its newConnection().
-    QHash<QByteArray, QByteArray> m_upgrading;
+    struct Upgrading
+    {
+        QByteArray clientId;
+        QPointer<QTcpSocket> tcp;
+    };
+    QHash<QByteArray, Upgrading> m_upgrading;
     bool m_shuttingDown = false;
     bool m_drained = false;
+    qint64 m_lastFailureLogMs = 0;
+    int m_suppressedFailures = 0;
 };
 
 } // namespace ws2api

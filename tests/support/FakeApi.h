@@ -18,6 +18,7 @@ struct RecordedRequest
     QByteArray query;   // without '?'
     QList<QPair<QByteArray, QByteArray>> headers;
     QByteArray body;
+    int connection = 0;  // which accepted TCP connection carried it: 1, 2, ...
     QByteArray header(QByteArrayView name) const;  // case-insensitive, first match
 };
 

@@ -1,0 +1,680 @@
+#include "Engine.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+
+#include "Sha1.h"
+#include "WsFrame.h"
+
+namespace loadgen {
+
+namespace {
+
+// Interval mode tolerates a few unanswered messages per connection before it skips
+// sends; ceiling mode never has more than one.
+constexpr uint8_t RingSize = 8;
+constexpr size_t ReadSize = 64 * 1024;
+constexpr size_t MaxResponseHead = 8 * 1024;
+constexpr uint64_t MaxFrame = 64 << 20;
+// Work done between two epoll_wait calls, so a burst of due opens or sends cannot
+// starve the replies already waiting.
+constexpr int OpenBudget = 256;
+constexpr int SendBudget = 4096;
+constexpr int MaxEvents = 1024;
+
+uint64_t splitmix64(uint64_t x)
+{
+    x += 0x9E3779B97F4A7C15ull;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+}
+
+uint64_t randomSeed()
+{
+    uint64_t seed = 0;
+    if (getrandom(&seed, sizeof seed, 0) != ssize_t(sizeof seed))
+        seed = uint64_t(nowUs()) ^ uint64_t(getpid()) << 32;
+    return seed;
+}
+
+bool startsWithNoCase(const char *text, size_t size, std::string_view prefix)
+{
+    if (size < prefix.size())
+        return false;
+    for (size_t i = 0; i < prefix.size(); ++i) {
+        if (std::tolower(static_cast<unsigned char>(text[i])) != std::tolower(static_cast<unsigned char>(prefix[i])))
+            return false;
+    }
+    return true;
+}
+
+// The value of header `name` in a response head, without surrounding blanks.
+std::string_view headerValue(std::string_view head, std::string_view name)
+{
+    size_t pos = head.find("\r\n");
+    while (pos != std::string_view::npos && pos + 2 < head.size()) {
+        const size_t start = pos + 2;
+        const size_t end = head.find("\r\n", start);
+        const std::string_view line = head.substr(start, end == std::string_view::npos ? head.npos : end - start);
+        if (startsWithNoCase(line.data(), line.size(), name) && line.size() > name.size()
+            && line[name.size()] == ':') {
+            std::string_view value = line.substr(name.size() + 1);
+            while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+                value.remove_prefix(1);
+            while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
+                value.remove_suffix(1);
+            return value;
+        }
+        pos = end;
+    }
+    return {};
+}
+
+// "<conn>:<seq>:" starts every message; out needs MaxPrefix bytes.
+constexpr size_t MaxPrefix = 24;
+size_t messagePrefix(char *out, uint32_t id, uint32_t seq)
+{
+    char *end = std::to_chars(out, out + 10, id).ptr; // a uint32_t has at most 10 digits
+    *end++ = ':';
+    end = std::to_chars(end, end + 10, seq).ptr;
+    *end++ = ':';
+    return size_t(end - out);
+}
+
+} // namespace
+
+// Kept small on purpose: tens of thousands of these live at once. The buffers stay
+// empty (no allocation) unless a socket leaves a partial frame or will not take a write.
+struct Conn
+{
+    enum class State : uint8_t { Idle, Connecting, Upgrading, Open, Done };
+
+    int fd = -1;
+    uint32_t id = 0;
+    uint32_t events = 0; // what epoll watches for
+    State state = State::Idle;
+    uint8_t ringHead = 0;
+    uint8_t ringCount = 0;
+    uint8_t fragmentOpcode = 0; // a fragmented message is being reassembled
+    uint32_t nextSeq = 0;       // outstanding messages are nextSeq - ringCount ... nextSeq - 1
+    int64_t sentAt[RingSize] = {};
+    std::vector<uint8_t> rx;
+    std::vector<uint8_t> tx;
+    std::vector<uint8_t> fragment;
+};
+
+Engine::Engine(const LoadOptions &options, const RunClock &clock, int index, int count, ThreadStats *stats)
+    : m_options(options)
+    , m_clock(clock)
+    , m_index(index)
+    , m_count(count)
+    , m_stats(stats)
+{
+}
+
+Engine::~Engine()
+{
+    for (Conn &c : m_conns) {
+        if (c.fd >= 0)
+            ::close(c.fd);
+    }
+    if (m_epoll >= 0)
+        ::close(m_epoll);
+}
+
+bool Engine::setUp(std::string *error)
+{
+    m_epoll = epoll_create1(EPOLL_CLOEXEC);
+    if (m_epoll < 0) {
+        *error = std::string("epoll_create1: ") + std::strerror(errno);
+        return false;
+    }
+    const size_t total = size_t(m_options.connections);
+    const size_t mine = (total - size_t(m_index) + size_t(m_count) - 1) / size_t(m_count);
+    m_conns.resize(mine);
+    for (size_t i = 0; i < mine; ++i)
+        m_conns[i].id = globalIndex(i);
+    m_rampUs = int64_t(m_options.rampSeconds * 1e6);
+    m_intervalUs = std::max<int64_t>(1, int64_t(m_options.intervalSeconds * 1e6));
+    m_keySeed = randomSeed();
+    m_maskState = randomSeed() | 1;
+    m_readBuffer.resize(ReadSize);
+    m_sendBuffer.resize(ws::MaxClientHeader + std::max<size_t>(m_options.size, 64) + 1024);
+    m_padding.resize(std::max<size_t>(m_options.size, 1));
+    for (size_t i = 0; i < m_padding.size(); ++i)
+        m_padding[i] = uint8_t('a' + i % 26);
+    return true;
+}
+
+int64_t Engine::openTime(size_t local) const
+{
+    return m_clock.startUs + int64_t(globalIndex(local)) * m_rampUs / m_options.connections;
+}
+
+// Connection g sends at phase g/N of each interval, so sends are spread evenly and
+// a loop's connections come due in index order: one cursor replaces a timer heap.
+int64_t Engine::slotTime(int64_t cycle, size_t local) const
+{
+    return m_clock.startUs + cycle * m_intervalUs
+        + int64_t(globalIndex(local)) * m_intervalUs / m_options.connections;
+}
+
+void Engine::run()
+{
+    epoll_event events[MaxEvents];
+    const bool interval = m_options.mode == LoadOptions::Mode::Interval;
+    for (;;) {
+        const int64_t now = nowUs();
+        if (now >= m_clock.hardEndUs)
+            break;
+        bool busy = false;
+        if (now < m_clock.windowEndUs) {
+            busy = openDue(now);
+            if (interval)
+                busy = sendDue(now) || busy;
+        } else if (m_stats->outstanding.get() == 0) {
+            break; // drained
+        }
+        const int timeoutMs = int((nextWake(now, busy) - now + 999) / 1000);
+        const int n = epoll_wait(m_epoll, events, MaxEvents, std::max(0, timeoutMs));
+        for (int i = 0; i < n; ++i)
+            handleEvent(m_conns[events[i].data.u32], events[i].events);
+    }
+    for (const Conn &c : m_conns) {
+        if (c.state == Conn::State::Connecting || c.state == Conn::State::Upgrading)
+            m_stats->notEstablished.add();
+    }
+}
+
+int64_t Engine::nextWake(int64_t now, bool busy) const
+{
+    if (busy)
+        return now;
+    int64_t wake = m_clock.hardEndUs;
+    if (now < m_clock.windowEndUs) {
+        wake = std::min(wake, m_clock.windowEndUs);
+        if (m_openCursor < m_conns.size())
+            wake = std::min(wake, openTime(m_openCursor));
+        if (m_options.mode == LoadOptions::Mode::Interval && !m_conns.empty())
+            wake = std::min(wake, slotTime(m_slotCycle, m_slotCursor));
+    }
+    return std::max(wake, now);
+}
+
+bool Engine::openDue(int64_t now)
+{
+    int budget = OpenBudget;
+    while (m_openCursor < m_conns.size() && openTime(m_openCursor) <= now) {
+        if (budget-- == 0)
+            return true;
+        openConnection(m_conns[m_openCursor++], now);
+    }
+    return false;
+}
+
+bool Engine::sendDue(int64_t now)
+{
+    if (m_conns.empty())
+        return false;
+    int budget = SendBudget;
+    for (;;) {
+        const int64_t due = slotTime(m_slotCycle, m_slotCursor);
+        if (due > now || due >= m_clock.windowEndUs)
+            return false;
+        if (budget-- == 0)
+            return true;
+        Conn &c = m_conns[m_slotCursor];
+        if (c.state == Conn::State::Open)
+            sendMessage(c, now);
+        if (++m_slotCursor == m_conns.size()) {
+            m_slotCursor = 0;
+            ++m_slotCycle;
+        }
+    }
+}
+
+void Engine::openConnection(Conn &c, int64_t now)
+{
+    m_stats->attempted.add();
+    m_stats->lastOpenUs = now;
+    const int family = m_options.ipv6 ? AF_INET6 : AF_INET;
+    c.fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (c.fd < 0)
+        return connectFailed(c, errno, now);
+    const int one = 1;
+    setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (!m_options.ipv6) {
+        // Each source address has its own ephemeral ports towards the daemon; with
+        // IP_BIND_ADDRESS_NO_PORT the port is picked at connect() per 4-tuple.
+        setsockopt(c.fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+        sockaddr_in source{};
+        source.sin_family = AF_INET;
+        source.sin_addr.s_addr = htonl(0x7f000002u + c.id % uint32_t(m_options.sources));
+        if (::bind(c.fd, reinterpret_cast<const sockaddr *>(&source), sizeof source) != 0)
+            return connectFailed(c, errno, now);
+    }
+    c.state = Conn::State::Connecting;
+    if (::connect(c.fd, reinterpret_cast<const sockaddr *>(&m_options.target), m_options.targetLength) == 0)
+        return connected(c);
+    if (errno != EINPROGRESS)
+        return connectFailed(c, errno, now);
+    watch(c, EPOLLOUT);
+}
+
+void Engine::connectFailed(Conn &c, int error, int64_t now)
+{
+    m_stats->connectFailed.add();
+    m_stats->connectErrors.add(error);
+    m_stats->lastSettledUs = now;
+    closeConnection(c);
+}
+
+void Engine::connected(Conn &c)
+{
+    char key[KeyLength];
+    makeKey(c.id, key);
+    char *request = reinterpret_cast<char *>(m_sendBuffer.data());
+    const int n = std::snprintf(request, m_sendBuffer.size(),
+                                "GET %s%s%u HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n"
+                                "Connection: Upgrade\r\nSec-WebSocket-Key: %.*s\r\n"
+                                "Sec-WebSocket-Version: 13\r\n\r\n",
+                                m_options.basePath.c_str(), m_options.idPrefix.c_str(), c.id,
+                                m_options.hostHeader.c_str(), int(KeyLength), key);
+    c.state = Conn::State::Upgrading;
+    watch(c, EPOLLIN);
+    if (n > 0 && size_t(n) < m_sendBuffer.size())
+        write(c, m_sendBuffer.data(), size_t(n));
+}
+
+// The key is derived from a per-loop secret and the connection index, so it is
+// unpredictable yet needs no storage until the 101 response is checked.
+void Engine::makeKey(uint32_t id, char *out) const
+{
+    uint8_t raw[16];
+    const uint64_t a = splitmix64(m_keySeed ^ (uint64_t(id) << 1));
+    const uint64_t b = splitmix64(m_keySeed ^ (uint64_t(id) << 1 | 1));
+    std::memcpy(raw, &a, 8);
+    std::memcpy(raw + 8, &b, 8);
+    base64(raw, sizeof raw, out);
+}
+
+uint32_t Engine::nextMask()
+{
+    // xorshift64: masks need to be unpredictable to proxies, not cryptographic.
+    m_maskState ^= m_maskState << 13;
+    m_maskState ^= m_maskState >> 7;
+    m_maskState ^= m_maskState << 17;
+    return uint32_t(m_maskState);
+}
+
+void Engine::handleEvent(Conn &c, uint32_t events)
+{
+    if (c.state == Conn::State::Done)
+        return; // closed earlier in this batch
+    if (c.state == Conn::State::Connecting) {
+        int error = 0;
+        socklen_t length = sizeof error;
+        if (getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0)
+            error = errno;
+        if (error != 0)
+            return connectFailed(c, error, nowUs());
+        if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+            connected(c);
+        return;
+    }
+    if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+        readable(c);
+    if (c.state != Conn::State::Done && (events & EPOLLOUT))
+        flush(c);
+}
+
+void Engine::readable(Conn &c)
+{
+    const ssize_t n = ::recv(c.fd, m_readBuffer.data(), m_readBuffer.size(), 0);
+    const int64_t now = nowUs();
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (n <= 0) {
+        if (c.state == Conn::State::Upgrading)
+            return handshakeFailed(c, &m_stats->handshakeEof, 0, now);
+        m_stats->closedByServer.add();
+        m_stats->closeCodes.add(1006); // gone without a close frame
+        return closeConnection(c);
+    }
+    // Usually nothing is left over from the last read and the data is parsed where it
+    // landed; only a partial frame or head is copied into the connection's buffer.
+    const uint8_t *data = m_readBuffer.data();
+    size_t size = size_t(n);
+    if (!c.rx.empty()) {
+        c.rx.insert(c.rx.end(), data, data + size);
+        data = c.rx.data();
+        size = c.rx.size();
+    }
+    size_t used = 0;
+    if (c.state == Conn::State::Upgrading)
+        used = handshake(c, data, size, now);
+    if (c.state == Conn::State::Open)
+        used += frames(c, data + used, size - used, now);
+    if (c.state == Conn::State::Done)
+        return;
+    if (data == c.rx.data()) {
+        c.rx.erase(c.rx.begin(), c.rx.begin() + ptrdiff_t(used));
+        if (c.rx.empty() && c.rx.capacity() > ReadSize)
+            std::vector<uint8_t>().swap(c.rx); // a big frame has passed: give the memory back
+    } else if (used < size) {
+        c.rx.assign(data + used, data + size);
+    }
+}
+
+size_t Engine::handshake(Conn &c, const uint8_t *data, size_t size, int64_t now)
+{
+    const std::string_view text(reinterpret_cast<const char *>(data), size);
+    const size_t end = text.find("\r\n\r\n");
+    if (end == std::string_view::npos) {
+        if (size > MaxResponseHead)
+            handshakeFailed(c, &m_stats->handshakeMalformed, 0, now);
+        return 0;
+    }
+    const std::string_view head = text.substr(0, end + 2);
+    int status = 0;
+    if (head.size() < 12 || !startsWithNoCase(head.data(), head.size(), "HTTP/1.1 ")
+        || std::from_chars(head.data() + 9, head.data() + 12, status).ec != std::errc()) {
+        handshakeFailed(c, &m_stats->handshakeMalformed, 0, now);
+        return 0;
+    }
+    if (status != 101) {
+        handshakeFailed(c, nullptr, status, now);
+        return 0;
+    }
+    char key[KeyLength];
+    makeKey(c.id, key);
+    const auto accept = websocketAccept(std::string_view(key, KeyLength));
+    if (headerValue(head, "Sec-WebSocket-Accept") != std::string_view(accept.data(), accept.size())) {
+        handshakeFailed(c, &m_stats->handshakeBadAccept, 0, now);
+        return 0;
+    }
+    c.state = Conn::State::Open;
+    m_stats->established.add();
+    m_stats->openNow.add();
+    m_stats->lastSettledUs = now;
+    if (m_options.mode == LoadOptions::Mode::Ceiling && now < m_clock.windowEndUs)
+        sendMessage(c, now);
+    return end + 4;
+}
+
+// reason: one of the handshake counters, or null for an HTTP status other than 101.
+void Engine::handshakeFailed(Conn &c, Counter *reason, int status, int64_t now)
+{
+    m_stats->handshakeFailed.add();
+    if (reason)
+        reason->add();
+    else
+        m_stats->handshakeStatus.add(status);
+    m_stats->lastSettledUs = now;
+    closeConnection(c);
+}
+
+size_t Engine::frames(Conn &c, const uint8_t *data, size_t size, int64_t now)
+{
+    size_t pos = 0;
+    while (pos < size) {
+        ws::FrameHeader h;
+        const ws::ParseResult r = ws::parseHeader(data + pos, size - pos, &h);
+        if (r == ws::ParseResult::Incomplete)
+            break;
+        if (r == ws::ParseResult::Invalid || h.length > MaxFrame) {
+            m_stats->protocolErrors.add();
+            closeConnection(c);
+            return pos;
+        }
+        if (size - pos - h.headerSize < h.length)
+            break;
+        const uint8_t *payload = data + pos + h.headerSize;
+        pos += h.headerSize + size_t(h.length);
+        if (!frame(c, h.opcode, h.fin, payload, size_t(h.length), now))
+            return pos;
+    }
+    return pos;
+}
+
+// Returns false when the connection is gone.
+bool Engine::frame(Conn &c, uint8_t opcode, bool fin, const uint8_t *payload, size_t size, int64_t now)
+{
+    switch (opcode) {
+    case ws::Text:
+    case ws::Binary:
+        if (c.fragmentOpcode != 0)
+            break; // a new message inside a fragmented one
+        if (fin) {
+            message(c, payload, size, now);
+        } else {
+            c.fragmentOpcode = opcode;
+            c.fragment.assign(payload, payload + size);
+        }
+        return c.state != Conn::State::Done;
+    case ws::Continuation:
+        if (c.fragmentOpcode == 0)
+            break;
+        c.fragment.insert(c.fragment.end(), payload, payload + size);
+        if (c.fragment.size() > MaxFrame)
+            break;
+        if (fin) {
+            c.fragmentOpcode = 0;
+            std::vector<uint8_t> whole;
+            whole.swap(c.fragment); // the buffer is released after this rare message
+            message(c, whole.data(), whole.size(), now);
+        }
+        return c.state != Conn::State::Done;
+    case ws::Ping:
+        return sendControl(c, ws::Pong, payload, size);
+    case ws::Pong:
+        return true;
+    case ws::Close: {
+        const int code = size >= 2 ? int(payload[0]) << 8 | payload[1] : 1005;
+        m_stats->closedByServer.add();
+        m_stats->closeCodes.add(code);
+        sendControl(c, ws::Close, payload, std::min<size_t>(size, 2));
+        closeConnection(c);
+        return false;
+    }
+    }
+    m_stats->protocolErrors.add();
+    closeConnection(c);
+    return false;
+}
+
+// A reply. echo: it must be "<conn>:<seq>:" of an outstanding message, plus the same
+// filler; replies skipped over count as lost. any: it answers the oldest message.
+void Engine::message(Conn &c, const uint8_t *payload, size_t size, int64_t now)
+{
+    m_stats->received.add();
+    if (c.ringCount == 0) {
+        m_stats->unexpected.add();
+        return;
+    }
+    if (m_options.expect == LoadOptions::Expect::Any) {
+        pop(c, Outcome::Answered, now);
+    } else {
+        const char *text = reinterpret_cast<const char *>(payload);
+        uint32_t id = 0;
+        uint32_t seq = 0;
+        const auto [idEnd, idError] = std::from_chars(text, text + size, id);
+        const bool parsed = idError == std::errc() && idEnd < text + size && *idEnd == ':'
+            && std::from_chars(idEnd + 1, text + size, seq).ec == std::errc();
+        const uint32_t oldest = c.nextSeq - c.ringCount;
+        if (!parsed || id != c.id || seq - oldest >= c.ringCount) {
+            m_stats->mismatched.add(); // not the reply to anything outstanding here
+            return;
+        }
+        while (c.nextSeq - c.ringCount != seq)
+            pop(c, Outcome::Lost, now);
+        pop(c, echoMatches(c, seq, payload, size) ? Outcome::Answered : Outcome::Mismatched, now);
+    }
+    if (m_options.mode == LoadOptions::Mode::Ceiling && c.ringCount == 0 && now < m_clock.windowEndUs)
+        sendMessage(c, now);
+}
+
+bool Engine::echoMatches(const Conn &c, uint32_t seq, const uint8_t *payload, size_t size) const
+{
+    char prefix[MaxPrefix];
+    const size_t prefixSize = messagePrefix(prefix, c.id, seq);
+    const size_t expected = std::max(prefixSize, m_options.size);
+    return size == expected && std::memcmp(payload, prefix, prefixSize) == 0
+        && std::memcmp(payload + prefixSize, m_padding.data() + prefixSize, size - prefixSize) == 0;
+}
+
+void Engine::pop(Conn &c, Outcome outcome, int64_t now)
+{
+    const int64_t sentAt = c.sentAt[c.ringHead];
+    c.ringHead = uint8_t((c.ringHead + 1) % RingSize);
+    --c.ringCount;
+    m_stats->outstanding.add(-1);
+    switch (outcome) {
+    case Outcome::Answered:
+        m_stats->answered.add();
+        if (inWindow(now))
+            m_stats->answeredInWindow.add();
+        if (sentAt >= m_clock.windowStartUs)
+            m_stats->rtt.record(now - sentAt);
+        break;
+    case Outcome::Mismatched:
+        m_stats->mismatched.add();
+        break;
+    case Outcome::Lost:
+        m_stats->lost.add();
+        break;
+    }
+}
+
+void Engine::sendMessage(Conn &c, int64_t now)
+{
+    const uint8_t limit = m_options.mode == LoadOptions::Mode::Ceiling ? 1 : RingSize;
+    if (c.ringCount >= limit) {
+        m_stats->skipped.add(); // the daemon is this far behind on this connection
+        return;
+    }
+    const uint32_t seq = c.nextSeq;
+    char prefix[MaxPrefix];
+    const size_t prefixSize = messagePrefix(prefix, c.id, seq);
+    const size_t size = std::max(prefixSize, m_options.size);
+    const uint8_t opcode = m_options.binary ? ws::Binary : ws::Text;
+    uint8_t *frame = m_sendBuffer.data();
+    const size_t header = ws::writeHeader(frame, opcode, size, nextMask());
+    std::memcpy(frame + header, prefix, prefixSize);
+    std::memcpy(frame + header + prefixSize, m_padding.data() + prefixSize, size - prefixSize);
+    ws::applyMask(frame + header, size, frame + header - 4);
+
+    // Recorded before the write: a failed write closes the connection and counts
+    // this message as lost with the others.
+    c.sentAt[(c.ringHead + c.ringCount) % RingSize] = now;
+    ++c.ringCount;
+    ++c.nextSeq;
+    m_stats->outstanding.add();
+    m_stats->sent.add();
+    if (inWindow(now))
+        m_stats->sentInWindow.add();
+    write(c, frame, header + size);
+}
+
+bool Engine::sendControl(Conn &c, uint8_t opcode, const uint8_t *payload, size_t size)
+{
+    uint8_t frame[ws::MaxClientHeader + 125];
+    const size_t n = ws::buildFrame(frame, opcode, payload, std::min<size_t>(size, 125), nextMask());
+    return write(c, frame, n);
+}
+
+// Returns false when the connection failed and is gone.
+bool Engine::write(Conn &c, const uint8_t *data, size_t size)
+{
+    if (!c.tx.empty()) {
+        c.tx.insert(c.tx.end(), data, data + size); // keep the order behind what is waiting
+        return true;
+    }
+    ssize_t n = ::send(c.fd, data, size, MSG_NOSIGNAL);
+    if (n < 0) {
+        if (errno != EAGAIN && errno != EINTR) {
+            m_stats->closedByServer.add();
+            m_stats->closeCodes.add(1006);
+            closeConnection(c);
+            return false;
+        }
+        n = 0;
+    }
+    if (size_t(n) < size) {
+        c.tx.assign(data + n, data + size);
+        watch(c, c.events | EPOLLOUT);
+    }
+    return true;
+}
+
+void Engine::flush(Conn &c)
+{
+    if (c.tx.empty())
+        return watch(c, c.events & ~uint32_t(EPOLLOUT));
+    const ssize_t n = ::send(c.fd, c.tx.data(), c.tx.size(), MSG_NOSIGNAL);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EINTR)
+            return;
+        m_stats->closedByServer.add();
+        m_stats->closeCodes.add(1006);
+        return closeConnection(c);
+    }
+    c.tx.erase(c.tx.begin(), c.tx.begin() + n);
+    if (c.tx.empty()) {
+        std::vector<uint8_t>().swap(c.tx);
+        watch(c, c.events & ~uint32_t(EPOLLOUT));
+    }
+}
+
+void Engine::watch(Conn &c, uint32_t events)
+{
+    if (events == c.events)
+        return;
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.u32 = c.id / uint32_t(m_count); // the local index
+    epoll_ctl(m_epoll, c.events == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, c.fd, &ev);
+    c.events = events;
+}
+
+void Engine::closeConnection(Conn &c)
+{
+    if (c.fd >= 0)
+        ::close(c.fd); // also leaves the epoll set
+    c.fd = -1;
+    if (c.state == Conn::State::Open)
+        m_stats->openNow.add(-1);
+    c.state = Conn::State::Done;
+    c.events = 0;
+    while (c.ringCount > 0)
+        pop(c, Outcome::Lost, 0);
+    std::vector<uint8_t>().swap(c.rx);
+    std::vector<uint8_t>().swap(c.tx);
+    std::vector<uint8_t>().swap(c.fragment);
+}
+
+void Engine::closeAll()
+{
+    static constexpr uint8_t Normal[2] = {1000 >> 8, 1000 & 0xff};
+    for (Conn &c : m_conns) {
+        if (c.state == Conn::State::Open && c.tx.empty())
+            sendControl(c, ws::Close, Normal, sizeof Normal);
+        if (c.state != Conn::State::Done && c.state != Conn::State::Idle)
+            closeConnection(c);
+    }
+}
+
+} // namespace loadgen

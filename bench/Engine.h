@@ -1,0 +1,173 @@
+#pragma once
+
+// One event loop of the load generator: an epoll instance and its share of the
+// connections (global index i belongs to loop i % threads). Nothing is shared
+// between loops but the read-only options; counters are single-writer atomics the
+// progress line reads, the rest is merged after the loops have stopped.
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <ctime>
+#include <string>
+#include <vector>
+
+#include "Histogram.h"
+#include "LoadOptions.h"
+
+namespace loadgen {
+
+inline int64_t nowUs()
+{
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return int64_t(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
+}
+
+// Written by one thread, read by any: a plain add, no locked instruction.
+class Counter
+{
+public:
+    void add(int64_t n = 1) { m_value.store(m_value.load(std::memory_order_relaxed) + uint64_t(n), std::memory_order_relaxed); }
+    uint64_t get() const { return m_value.load(std::memory_order_relaxed); }
+
+private:
+    std::atomic<uint64_t> m_value{0};
+};
+
+// Counts by a small integer key (errno, HTTP status, close code) without allocating;
+// keys beyond the first Slots distinct ones go to `other`.
+struct CountMap
+{
+    static constexpr int Slots = 16;
+    struct Entry
+    {
+        int key = 0;
+        uint64_t count = 0;
+    };
+    std::array<Entry, Slots> entries{};
+    int used = 0;
+    uint64_t other = 0;
+
+    void add(int key, uint64_t n = 1)
+    {
+        for (int i = 0; i < used; ++i) {
+            if (entries[i].key == key) {
+                entries[i].count += n;
+                return;
+            }
+        }
+        if (used < Slots)
+            entries[used++] = {key, n};
+        else
+            other += n;
+    }
+
+    void merge(const CountMap &from)
+    {
+        for (int i = 0; i < from.used; ++i)
+            add(from.entries[i].key, from.entries[i].count);
+        other += from.other;
+    }
+};
+
+struct ThreadStats
+{
+    // Connections.
+    Counter attempted, established, openNow;
+    Counter connectFailed;   // socket/bind/connect errors, by errno in connectErrors
+    Counter handshakeFailed; // by status in handshakeStatus, or the three below
+    Counter handshakeBadAccept, handshakeMalformed, handshakeEof;
+    Counter closedByServer;  // after the upgrade, by code in closeCodes (1006: no close frame)
+    Counter protocolErrors;  // the server broke framing rules; we closed
+    Counter notEstablished;  // still connecting or upgrading when the run ended
+    // Messages. received: every data message; answered: those that were a valid reply
+    // to an outstanding message; unexpected: one arrived with nothing outstanding.
+    Counter sent, received, answered, mismatched, unexpected, lost, skipped, outstanding;
+    Counter sentInWindow, answeredInWindow;
+
+    // Read only after the loop has stopped.
+    CountMap connectErrors, handshakeStatus, closeCodes;
+    Histogram rtt; // messages sent inside the measure window
+    int64_t lastOpenUs = 0;    // when the last connection attempt started
+    int64_t lastSettledUs = 0; // when the last attempt was established or failed
+};
+
+// The run's timeline on the CLOCK_MONOTONIC µs scale.
+struct RunClock
+{
+    int64_t startUs = 0;       // ramp starts
+    int64_t windowStartUs = 0; // ramp ends, measuring starts
+    int64_t windowEndUs = 0;   // sending stops, drain starts
+    int64_t hardEndUs = 0;     // the run stops whatever is outstanding
+};
+
+struct Conn;
+
+class Engine
+{
+public:
+    Engine(const LoadOptions &options, const RunClock &clock, int index, int count, ThreadStats *stats);
+    ~Engine();
+    Engine(const Engine &) = delete;
+    Engine &operator=(const Engine &) = delete;
+
+    bool setUp(std::string *error);
+    // Returns when every reply is in after the measure window, or at the hard end.
+    void run();
+    // Says goodbye (close 1000) and closes every socket; the last outstanding
+    // messages count as lost.
+    void closeAll();
+
+private:
+    enum class Outcome { Answered, Mismatched, Lost };
+
+    uint32_t globalIndex(size_t local) const { return uint32_t(local) * uint32_t(m_count) + uint32_t(m_index); }
+    int64_t openTime(size_t local) const;
+    int64_t slotTime(int64_t cycle, size_t local) const;
+    bool inWindow(int64_t t) const { return t >= m_clock.windowStartUs && t < m_clock.windowEndUs; }
+    int64_t nextWake(int64_t now, bool busy) const;
+
+    bool openDue(int64_t now);
+    bool sendDue(int64_t now);
+    void openConnection(Conn &c, int64_t now);
+    void connectFailed(Conn &c, int error, int64_t now);
+    void connected(Conn &c);
+    void handleEvent(Conn &c, uint32_t events);
+    void readable(Conn &c);
+    size_t handshake(Conn &c, const uint8_t *data, size_t size, int64_t now);
+    void handshakeFailed(Conn &c, Counter *reason, int status, int64_t now);
+    size_t frames(Conn &c, const uint8_t *data, size_t size, int64_t now);
+    bool frame(Conn &c, uint8_t opcode, bool fin, const uint8_t *payload, size_t size, int64_t now);
+    void message(Conn &c, const uint8_t *payload, size_t size, int64_t now);
+    bool echoMatches(const Conn &c, uint32_t seq, const uint8_t *payload, size_t size) const;
+    void pop(Conn &c, Outcome outcome, int64_t now);
+    void sendMessage(Conn &c, int64_t now);
+    bool sendControl(Conn &c, uint8_t opcode, const uint8_t *payload, size_t size);
+    bool write(Conn &c, const uint8_t *data, size_t size);
+    void flush(Conn &c);
+    void watch(Conn &c, uint32_t events);
+    void closeConnection(Conn &c);
+    void makeKey(uint32_t id, char *out) const;
+    uint32_t nextMask();
+
+    const LoadOptions &m_options;
+    const RunClock &m_clock; // filled in by main before the loops start
+    const int m_index;
+    const int m_count;
+    ThreadStats *m_stats;
+    int m_epoll = -1;
+    std::vector<Conn> m_conns;
+    size_t m_openCursor = 0;
+    size_t m_slotCursor = 0;
+    int64_t m_slotCycle = 0;
+    int64_t m_rampUs = 0;
+    int64_t m_intervalUs = 0;
+    uint64_t m_keySeed = 0;
+    uint64_t m_maskState = 0;
+    std::vector<uint8_t> m_readBuffer; // one per loop: sockets are read into it
+    std::vector<uint8_t> m_sendBuffer; // one frame is built here, then written
+    std::vector<uint8_t> m_padding;    // the message filler, position-dependent
+};
+
+} // namespace loadgen

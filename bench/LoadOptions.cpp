@@ -1,0 +1,276 @@
+#include "LoadOptions.h"
+
+#include <arpa/inet.h>
+#include <getopt.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace loadgen {
+
+namespace {
+
+constexpr char Usage[] = R"(Usage: ws2api-loadgen [options]
+Opens many WebSocket connections to a ws2api daemon on this machine, sends messages
+and measures the replies. Loopback targets only.
+
+  --url URL             ws://HOST[:PORT][/PATH], HOST in 127.0.0.0/8, [::1] or
+                        localhost (default ws://127.0.0.1:4000/)
+  --connections N       connections to open (default 100)
+  --ramp S              seconds over which to open them, evenly spread (default 0)
+  --interval S          interval mode: one message per connection every S seconds,
+                        phases spread evenly; fractions allowed (default 1)
+  --mode interval|ceiling
+                        ceiling: send the next message as soon as the reply arrives
+  --duration S          measure window after the ramp (default 30); the run stops
+                        by itself 5 s after it
+  --size BYTES          payload size, at least "<conn>:<seq>:" (default 40)
+  --sources K           spread connections over source addresses 127.0.0.2 ...
+                        127.0.0.(K+1) (default ceil(N/20000))
+  --pid PID             the daemon's pid: report its CPU time and memory
+  --id-prefix STR       ClientId prefix; connection i uses path /<STR><i> (default lg)
+  --binary              send binary frames instead of text
+  --expect echo|any     echo: a reply must equal its message; any: any reply answers
+                        the oldest outstanding message (default echo)
+  --threads N           event loops, each with its share of connections (default 1)
+  --help                this text
+)";
+
+bool fail(const char *format, const char *value)
+{
+    std::fprintf(stderr, "ws2api-loadgen: ");
+    std::fprintf(stderr, format, value);
+    std::fprintf(stderr, " (see --help)\n");
+    return false;
+}
+
+bool parseInt(const char *text, long min, long max, long *out)
+{
+    char *end = nullptr;
+    errno = 0;
+    const long v = std::strtol(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+bool parseSeconds(const char *text, double min, double max, double *out)
+{
+    char *end = nullptr;
+    errno = 0;
+    const double v = std::strtod(text, &end);
+    if (errno != 0 || end == text || *end != '\0' || !std::isfinite(v) || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+// A prefix of unreserved characters needs no percent-encoding in the path and comes
+// back unchanged as the daemon's ClientId.
+bool isUnreservedText(const std::string &s)
+{
+    for (const char c : s) {
+        const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+            || c == '-' || c == '.' || c == '_' || c == '~';
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+// Only loopback targets: this tool must never put load on another machine.
+bool resolveLoopback(const std::string &host, uint16_t port, LoadOptions *out)
+{
+    std::memset(&out->target, 0, sizeof out->target);
+    if (host == "localhost" || host.find(':') == std::string::npos) {
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(port);
+        if (inet_pton(AF_INET, host == "localhost" ? "127.0.0.1" : host.c_str(), &a.sin_addr) != 1)
+            return false;
+        if ((ntohl(a.sin_addr.s_addr) >> 24) != 127)
+            return false;
+        std::memcpy(&out->target, &a, sizeof a);
+        out->targetLength = sizeof a;
+        out->ipv6 = false;
+        return true;
+    }
+    sockaddr_in6 a{};
+    a.sin6_family = AF_INET6;
+    a.sin6_port = htons(port);
+    if (inet_pton(AF_INET6, host.c_str(), &a.sin6_addr) != 1 || !IN6_IS_ADDR_LOOPBACK(&a.sin6_addr))
+        return false;
+    std::memcpy(&out->target, &a, sizeof a);
+    out->targetLength = sizeof a;
+    out->ipv6 = true;
+    return true;
+}
+
+bool parseUrl(const std::string &url, LoadOptions *out)
+{
+    constexpr std::string_view Scheme = "ws://";
+    if (url.compare(0, Scheme.size(), Scheme) != 0)
+        return fail("--url %s: only ws:// URLs (no TLS) are supported", url.c_str());
+    if (url.find_first_of("?#") != std::string::npos)
+        return fail("--url %s: no query or fragment, please", url.c_str());
+    const std::string rest = url.substr(Scheme.size());
+    const size_t slash = rest.find('/');
+    const std::string authority = rest.substr(0, slash);
+    std::string path = slash == std::string::npos ? "/" : rest.substr(slash);
+    std::string host = authority;
+    std::string portText = "80";
+    if (!authority.empty() && authority[0] == '[') {
+        const size_t close = authority.find(']');
+        if (close == std::string::npos)
+            return fail("--url %s: unterminated [IPv6] host", url.c_str());
+        host = authority.substr(1, close - 1);
+        if (close + 1 < authority.size()) {
+            if (authority[close + 1] != ':')
+                return fail("--url %s: bad port", url.c_str());
+            portText = authority.substr(close + 2);
+        }
+    } else if (const size_t colon = authority.rfind(':'); colon != std::string::npos) {
+        host = authority.substr(0, colon);
+        portText = authority.substr(colon + 1);
+    }
+    long port = 0;
+    if (!parseInt(portText.c_str(), 1, 65535, &port))
+        return fail("--url %s: bad port", url.c_str());
+    if (!resolveLoopback(host, uint16_t(port), out))
+        return fail("--url %s: the host must be a loopback address (127.0.0.0/8, ::1 or localhost)",
+                    url.c_str());
+    if (path.back() != '/')
+        path += '/';
+    out->url = url;
+    out->hostHeader = authority;
+    out->basePath = path;
+    return true;
+}
+
+enum OptionId {
+    OptUrl = 1000, OptConnections, OptRamp, OptInterval, OptMode, OptDuration, OptSize,
+    OptSources, OptPid, OptIdPrefix, OptBinary, OptExpect, OptThreads, OptHelp,
+};
+
+constexpr option LongOptions[] = {
+    {"url", required_argument, nullptr, OptUrl},
+    {"connections", required_argument, nullptr, OptConnections},
+    {"ramp", required_argument, nullptr, OptRamp},
+    {"interval", required_argument, nullptr, OptInterval},
+    {"mode", required_argument, nullptr, OptMode},
+    {"duration", required_argument, nullptr, OptDuration},
+    {"size", required_argument, nullptr, OptSize},
+    {"sources", required_argument, nullptr, OptSources},
+    {"pid", required_argument, nullptr, OptPid},
+    {"id-prefix", required_argument, nullptr, OptIdPrefix},
+    {"binary", no_argument, nullptr, OptBinary},
+    {"expect", required_argument, nullptr, OptExpect},
+    {"threads", required_argument, nullptr, OptThreads},
+    {"help", no_argument, nullptr, OptHelp},
+    {nullptr, 0, nullptr, 0},
+};
+
+bool applyOption(int id, const char *arg, LoadOptions *out)
+{
+    long n = 0;
+    switch (id) {
+    case OptUrl:
+        return parseUrl(arg, out);
+    case OptConnections:
+        if (!parseInt(arg, 1, 1'000'000, &n))
+            return fail("--connections %s: expected 1..1000000", arg);
+        out->connections = int(n);
+        return true;
+    case OptRamp:
+        return parseSeconds(arg, 0, 3600, &out->rampSeconds) || fail("--ramp %s: expected 0..3600 s", arg);
+    case OptInterval:
+        return parseSeconds(arg, 0.001, 3600, &out->intervalSeconds)
+            || fail("--interval %s: expected 0.001..3600 s", arg);
+    case OptDuration:
+        return parseSeconds(arg, 0, 86400, &out->durationSeconds)
+            || fail("--duration %s: expected 0..86400 s", arg);
+    case OptMode:
+        if (std::strcmp(arg, "interval") == 0)
+            out->mode = LoadOptions::Mode::Interval;
+        else if (std::strcmp(arg, "ceiling") == 0)
+            out->mode = LoadOptions::Mode::Ceiling;
+        else
+            return fail("--mode %s: expected interval or ceiling", arg);
+        return true;
+    case OptSize:
+        if (!parseInt(arg, 0, 16 << 20, &n))
+            return fail("--size %s: expected 0..16777216 bytes", arg);
+        out->size = size_t(n);
+        return true;
+    case OptSources:
+        if (!parseInt(arg, 1, 254, &n))
+            return fail("--sources %s: expected 1..254", arg);
+        out->sources = int(n);
+        return true;
+    case OptPid:
+        if (!parseInt(arg, 1, 1 << 30, &n))
+            return fail("--pid %s: expected a process id", arg);
+        out->pid = pid_t(n);
+        return true;
+    case OptIdPrefix:
+        out->idPrefix = arg;
+        if (out->idPrefix.size() > 200 || !isUnreservedText(out->idPrefix))
+            return fail("--id-prefix %s: expected up to 200 of A-Z a-z 0-9 - . _ ~", arg);
+        return true;
+    case OptBinary:
+        out->binary = true;
+        return true;
+    case OptExpect:
+        if (std::strcmp(arg, "echo") == 0)
+            out->expect = LoadOptions::Expect::Echo;
+        else if (std::strcmp(arg, "any") == 0)
+            out->expect = LoadOptions::Expect::Any;
+        else
+            return fail("--expect %s: expected echo or any", arg);
+        return true;
+    case OptThreads:
+        if (!parseInt(arg, 1, 64, &n))
+            return fail("--threads %s: expected 1..64", arg);
+        out->threads = int(n);
+        return true;
+    case OptHelp:
+        std::fputs(Usage, stdout);
+        std::exit(0);
+    }
+    return fail("%s: unknown option", arg ? arg : "?");
+}
+
+} // namespace
+
+bool parseOptions(int argc, char **argv, LoadOptions *out)
+{
+    if (!parseUrl(out->url, out))
+        return false;
+    opterr = 0; // our own one-line message instead of getopt's
+    int id = 0;
+    while ((id = getopt_long(argc, argv, ":", LongOptions, nullptr)) != -1) {
+        if (id == '?' || id == ':') {
+            const char *bad = argv[optind - 1];
+            return fail(id == ':' ? "%s: missing value" : "%s: unknown option or missing value", bad);
+        }
+        if (!applyOption(id, optarg, out))
+            return false;
+    }
+    if (optind < argc)
+        return fail("%s: unexpected argument", argv[optind]);
+    if (out->sources == 0)
+        out->sources = out->ipv6 ? 1 : (out->connections + 19999) / 20000;
+    if (out->ipv6 && out->sources > 1)
+        return fail("--sources: %s has no other source addresses; use 1", "::1");
+    if (out->sources > 254)
+        return fail("--connections: %s; lower it or pass --sources", "would need more than 254 sources");
+    if (out->threads > out->connections)
+        out->threads = out->connections;
+    return true;
+}
+
+} // namespace loadgen

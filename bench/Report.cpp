@@ -1,0 +1,256 @@
+#include "Report.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+namespace loadgen {
+
+namespace {
+
+std::string number(double v, int decimals)
+{
+    char text[64];
+    std::snprintf(text, sizeof text, "%.*f", decimals, v);
+    return text;
+}
+
+std::string number(uint64_t v) { return std::to_string(v); }
+
+double seconds(int64_t us) { return double(us) / 1e6; }
+double ms(uint64_t us) { return double(us) / 1e3; }
+double perSecond(uint64_t count, double secs) { return secs > 0 ? double(count) / secs : 0; }
+
+std::string jsonString(const std::string &s)
+{
+    std::string out = "\"";
+    for (const char c : s) {
+        if (c == '"' || c == '\\')
+            out += '\\';
+        if (static_cast<unsigned char>(c) >= 0x20)
+            out += c;
+    }
+    return out + "\"";
+}
+
+// One report line: the text for people, and the same value as JSON.
+struct Field
+{
+    std::string key;
+    std::string text;
+    std::string json;
+};
+
+class Fields
+{
+public:
+    void add(const std::string &key, const std::string &numeric) { m_fields.push_back({key, numeric, numeric}); }
+    void add(const std::string &key, uint64_t v) { add(key, number(v)); }
+    void add(const std::string &key, double v, int decimals) { add(key, number(v, decimals)); }
+    void text(const std::string &key, const std::string &v) { m_fields.push_back({key, v, jsonString(v)}); }
+
+    // A CountMap as "k=n, k=n" and {"k":n,...}; name() turns a key into its label.
+    template<typename Name>
+    void counts(const std::string &key, const CountMap &map, Name name)
+    {
+        std::string text, json = "{";
+        for (int i = 0; i < map.used; ++i) {
+            const std::string label = name(map.entries[i].key);
+            text += (i ? ", " : "") + label + "=" + number(map.entries[i].count);
+            json += (i ? "," : "") + jsonString(label) + ":" + number(map.entries[i].count);
+        }
+        if (map.other) {
+            text += std::string(map.used ? ", " : "") + "other=" + number(map.other);
+            json += std::string(map.used ? "," : "") + "\"other\":" + number(map.other);
+        }
+        m_fields.push_back({key, text.empty() ? "-" : text, json + "}"});
+    }
+
+    void print() const
+    {
+        size_t width = 0;
+        for (const Field &f : m_fields)
+            width = std::max(width, f.key.size());
+        for (const Field &f : m_fields)
+            std::printf("%-*s %s\n", int(width + 1), (f.key + ":").c_str(), f.text.c_str());
+        std::string json = "{";
+        for (size_t i = 0; i < m_fields.size(); ++i)
+            json += (i ? "," : "") + jsonString(m_fields[i].key) + ":" + m_fields[i].json;
+        std::printf("RESULT %s}\n", json.c_str());
+        std::fflush(stdout);
+    }
+
+private:
+    std::vector<Field> m_fields;
+};
+
+std::string errnoName(int error)
+{
+    const char *name = strerrorname_np(error);
+    return name ? name : "errno" + std::to_string(error);
+}
+
+void addSetup(Fields &f, const LoadOptions &o)
+{
+    f.text("url", o.url);
+    f.text("mode", o.mode == LoadOptions::Mode::Ceiling ? "ceiling" : "interval");
+    f.add("connections", uint64_t(o.connections));
+    f.add("ramp_s", o.rampSeconds, 3);
+    if (o.mode == LoadOptions::Mode::Interval)
+        f.add("interval_s", o.intervalSeconds, 3);
+    f.add("duration_s", o.durationSeconds, 3);
+    f.add("size_bytes", uint64_t(o.size));
+    f.text("frames", o.binary ? "binary" : "text");
+    f.text("expect", o.expect == LoadOptions::Expect::Echo ? "echo" : "any");
+    f.add("threads", uint64_t(o.threads));
+    f.add("sources", uint64_t(o.sources));
+}
+
+void addConnections(Fields &f, const Totals &t, const RunClock &clock)
+{
+    f.add("conn_attempted", t.attempted);
+    f.add("conn_established", t.established);
+    f.add("conn_failed", t.connectFailed + t.handshakeFailed + t.notEstablished);
+    f.add("conn_connect_errors", t.connectFailed);
+    f.counts("conn_connect_errors_by_errno", t.connectErrors, errnoName);
+    f.add("conn_handshake_failed", t.handshakeFailed);
+    f.counts("conn_handshake_status", t.handshakeStatus, [](int s) { return std::to_string(s); });
+    f.add("conn_handshake_bad_accept", t.handshakeBadAccept);
+    f.add("conn_handshake_malformed", t.handshakeMalformed);
+    f.add("conn_handshake_eof", t.handshakeEof);
+    f.add("conn_not_established_at_end", t.notEstablished);
+    f.add("conn_closed_by_server", t.closedByServer);
+    f.counts("conn_close_codes", t.closeCodes, [](int c) { return std::to_string(c); });
+    f.add("conn_protocol_errors", t.protocolErrors);
+    f.add("ramp_last_open_s", t.lastOpenUs ? seconds(t.lastOpenUs - clock.startUs) : 0.0, 3);
+    f.add("ramp_taken_s", t.lastSettledUs ? seconds(t.lastSettledUs - clock.startUs) : 0.0, 3);
+}
+
+void addMessages(Fields &f, const Totals &t, const RunClock &clock)
+{
+    const double window = seconds(clock.windowEndUs - clock.windowStartUs);
+    f.add("msgs_sent", t.sent);
+    f.add("msgs_replies_received", t.received);
+    f.add("msgs_answered", t.answered);
+    f.add("msgs_lost", t.lost);
+    f.add("msgs_mismatched", t.mismatched);
+    f.add("msgs_unexpected", t.unexpected);
+    f.add("msgs_skipped_backlog", t.skipped);
+    f.add("window_s", window, 3);
+    f.add("window_sent_per_s", perSecond(t.sentInWindow, window), 1);
+    f.add("window_answered_per_s", perSecond(t.answeredInWindow, window), 1);
+    f.add("rtt_samples", t.rtt.count());
+    f.add("rtt_p50_ms", ms(t.rtt.percentile(50)), 3);
+    f.add("rtt_p99_ms", ms(t.rtt.percentile(99)), 3);
+    f.add("rtt_p999_ms", ms(t.rtt.percentile(99.9)), 3);
+    f.add("rtt_max_ms", ms(t.rtt.max()), 3);
+}
+
+void addDaemon(Fields &f, const DaemonSamples &d, uint64_t established)
+{
+    if (!d.start.valid || !d.end.valid) {
+        f.text("daemon", "unavailable");
+        return;
+    }
+    const double cpu = d.end.cpuSeconds - d.start.cpuSeconds;
+    const double wall = seconds(d.end.atUs - d.start.atUs);
+    f.add("daemon_cpu_s", cpu, 2);
+    f.add("daemon_cpu_pct", wall > 0 ? 100 * cpu / wall : 0.0, 1);
+    if (d.windowStart.valid && d.windowEnd.valid) {
+        const double windowCpu = d.windowEnd.cpuSeconds - d.windowStart.cpuSeconds;
+        const double windowWall = seconds(d.windowEnd.atUs - d.windowStart.atUs);
+        f.add("daemon_window_cpu_pct", windowWall > 0 ? 100 * windowCpu / windowWall : 0.0, 1);
+    }
+    f.add("daemon_rss_start_mb", double(d.start.rssKb) / 1024, 1);
+    const ProcSample &held = d.windowEnd.valid ? d.windowEnd : d.end;
+    f.add("daemon_rss_held_mb", double(held.rssKb) / 1024, 1);
+    f.add("daemon_peak_rss_mb", double(d.end.hwmKb) / 1024, 1);
+    const double growth = double(held.rssKb - d.start.rssKb);
+    f.add("daemon_rss_per_conn_kb", established ? growth / double(established) : 0.0, 2);
+}
+
+} // namespace
+
+Totals sumStats(const std::vector<std::unique_ptr<ThreadStats>> &stats)
+{
+    Totals t;
+    for (const auto &s : stats) {
+        t.attempted += s->attempted.get();
+        t.established += s->established.get();
+        t.connectFailed += s->connectFailed.get();
+        t.handshakeFailed += s->handshakeFailed.get();
+        t.handshakeBadAccept += s->handshakeBadAccept.get();
+        t.handshakeMalformed += s->handshakeMalformed.get();
+        t.handshakeEof += s->handshakeEof.get();
+        t.closedByServer += s->closedByServer.get();
+        t.protocolErrors += s->protocolErrors.get();
+        t.notEstablished += s->notEstablished.get();
+        t.sent += s->sent.get();
+        t.received += s->received.get();
+        t.answered += s->answered.get();
+        t.mismatched += s->mismatched.get();
+        t.unexpected += s->unexpected.get();
+        t.lost += s->lost.get();
+        t.skipped += s->skipped.get();
+        t.sentInWindow += s->sentInWindow.get();
+        t.answeredInWindow += s->answeredInWindow.get();
+        t.connectErrors.merge(s->connectErrors);
+        t.handshakeStatus.merge(s->handshakeStatus);
+        t.closeCodes.merge(s->closeCodes);
+        t.rtt.merge(s->rtt);
+        t.lastOpenUs = std::max(t.lastOpenUs, s->lastOpenUs);
+        t.lastSettledUs = std::max(t.lastSettledUs, s->lastSettledUs);
+    }
+    return t;
+}
+
+void printProgress(const std::vector<std::unique_ptr<ThreadStats>> &stats, const RunClock &clock,
+                   int64_t now, Progress *last)
+{
+    uint64_t attempted = 0, established = 0, open = 0, failed = 0, sent = 0, answered = 0;
+    uint64_t outstanding = 0, lost = 0, mismatched = 0;
+    for (const auto &s : stats) {
+        attempted += s->attempted.get();
+        established += s->established.get();
+        open += s->openNow.get();
+        failed += s->connectFailed.get() + s->handshakeFailed.get();
+        sent += s->sent.get();
+        answered += s->answered.get();
+        outstanding += s->outstanding.get();
+        lost += s->lost.get();
+        mismatched += s->mismatched.get();
+    }
+    const double span = seconds(now - last->atUs);
+    const char *phase = now < clock.windowStartUs ? "ramp" : now < clock.windowEndUs ? "hold" : "drain";
+    std::fprintf(stderr,
+                 "[%6.1fs %-5s] conns %llu/%llu up, %llu open, %llu failed | sent %llu (%.0f/s) "
+                 "answered %llu (%.0f/s) outstanding %llu lost %llu mismatched %llu\n",
+                 seconds(now - clock.startUs), phase, (unsigned long long)established,
+                 (unsigned long long)attempted, (unsigned long long)open, (unsigned long long)failed,
+                 (unsigned long long)sent, perSecond(sent - last->sent, span), (unsigned long long)answered,
+                 perSecond(answered - last->answered, span), (unsigned long long)outstanding,
+                 (unsigned long long)lost, (unsigned long long)mismatched);
+    *last = {now, sent, answered};
+}
+
+void printReport(const LoadOptions &options, const RunClock &clock, int64_t endUs, const Totals &totals,
+                 const DaemonSamples &daemon, const SelfUsage &self)
+{
+    Fields f;
+    addSetup(f, options);
+    addConnections(f, totals, clock);
+    addMessages(f, totals, clock);
+    if (options.pid > 0) {
+        f.add("daemon_pid", uint64_t(options.pid));
+        addDaemon(f, daemon, totals.established);
+    }
+    const double run = seconds(endUs - clock.startUs);
+    f.add("run_s", run, 3);
+    f.add("loadgen_cpu_s", self.cpuSeconds, 2);
+    f.add("loadgen_cpu_pct", run > 0 ? 100 * self.cpuSeconds / run : 0.0, 1);
+    f.add("loadgen_max_rss_mb", double(self.maxRssKb) / 1024, 1);
+    f.print();
+}
+
+} // namespace loadgen

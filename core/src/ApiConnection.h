@@ -1,0 +1,117 @@
+#pragma once
+
+#include <QByteArray>
+#include <QLoggingCategory>
+#include <QObject>
+#include <QPointer>
+#include <QTcpSocket>
+#include <http_parser.h>
+#include <optional>
+
+#include "ApiClient.h"
+
+namespace ws2api {
+
+Q_DECLARE_LOGGING_CATEGORY(lcApiClient)
+
+// A request accepted by ApiClient::send(), from the queue until its callback.
+struct PendingRequest
+{
+    QByteArray wire;              // the whole request, built once; shared with the socket buffer
+    QPointer<QObject> context;
+    bool hasContext = false;      // a null context means "always call back"
+    ApiClient::Callback done;
+    qint64 deadline = 0;          // on ApiClientPrivate's clock, ms
+    bool retried = false;
+};
+
+class ApiConnection;
+
+// What a connection reports to its pool. Both calls come from the event loop, and
+// the connection touches nothing of its own after making them, so the owner may
+// close it (and even be destroyed from a user callback) inside them.
+class ApiConnectionOwner
+{
+public:
+    // A complete response to the current request (Ok or BadResponse); the request
+    // is still attached: take it with takeRequest(). reusable() says whether the
+    // connection can carry another request.
+    virtual void responseArrived(ApiConnection *connection, ApiResponse &response) = 0;
+    // The connection is unusable (connect failed, closed, reset, garbage while
+    // idle). The current request, if any, is still attached.
+    virtual void connectionLost(ApiConnection *connection, const QString &error) = 0;
+
+protected:
+    ~ApiConnectionOwner() = default;
+};
+
+// One pooled keep-alive connection to the API: one request at a time (no
+// pipelining), responses parsed by http_parser. Destroyed with deleteLater() only,
+// because it may be given up from inside its own socket's signals.
+class ApiConnection : public QObject
+{
+    Q_OBJECT
+public:
+    ApiConnection(ApiConnectionOwner *owner, qint64 maxResponseBody);
+    ~ApiConnection() override;
+
+    // Connects on first use. Must have no request attached.
+    void start(const QString &host, quint16 port, PendingRequest request);
+
+    bool hasRequest() const { return m_request.has_value(); }
+    const PendingRequest &request() const { return *m_request; }
+    PendingRequest takeRequest();
+
+    // Whether the request now attached went out on a connection that had already
+    // carried a response: only those can hit the keep-alive race.
+    bool reused() const { return m_completed > 0; }
+    // Whether any byte of a response to the current request has arrived.
+    bool responseStarted() const { return m_responseBytes > 0; }
+    bool reusable() const { return m_reusable; }
+
+    qint64 idleSince() const { return m_idleSince; }
+    void setIdleSince(qint64 ms) { m_idleSince = ms; }
+
+    // Stops all reporting to the owner and drops the TCP connection.
+    void close();
+    // Whether one of our socket's signals is being handled further up the stack,
+    // so that deleting us now would pull the socket out from under Qt.
+    bool handling() const { return m_handling > 0; }
+
+private:
+    // Both return true when they reported to the owner; nothing more may be done then.
+    bool readResponse();
+    bool feed(const char *data, qsizetype size);
+    void onDisconnected();
+    void onError(QAbstractSocket::SocketError error);
+    void fail(const QString &error);
+    void finishResponse();
+
+    static int onMessageBegin(http_parser *parser);
+    static int onHeaderField(http_parser *parser, const char *at, size_t length);
+    static int onHeaderValue(http_parser *parser, const char *at, size_t length);
+    static int onHeadersComplete(http_parser *parser);
+    static int onBody(http_parser *parser, const char *at, size_t length);
+    static int onMessageComplete(http_parser *parser);
+    static const http_parser_settings s_settings;
+
+    ApiConnectionOwner *m_owner;
+    QTcpSocket m_socket;
+    http_parser m_parser;
+    std::optional<PendingRequest> m_request;
+    ApiResponse m_response;
+    QString m_deferredError;     // a connect error raised inside connectToHost()
+    qint64 m_maxBody;
+    int m_handling = 0;
+    qint64 m_responseBytes = 0;
+    qint64 m_idleSince = 0;
+    int m_completed = 0;
+    bool m_lastWasValue = true;  // http_parser may split a header name across calls
+    bool m_messageDone = false;
+    bool m_bodyTooLarge = false;
+    bool m_reusable = true;
+    bool m_inConnect = false;
+    bool m_closed = false;
+};
+
+} // namespace ws2api

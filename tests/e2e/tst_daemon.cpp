@@ -1,0 +1,214 @@
+// The real ws2apid binary: exit codes and stderr for bad options, --help, and a full
+// life: start on port 0 with the demo API, echo a message, SIGTERM -> 1001 and exit 0.
+#include <QProcess>
+#include <QRegularExpression>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QWebSocket>
+
+#include <algorithm>
+
+#include "FakeApi.h"
+
+using namespace Qt::Literals::StringLiterals;
+
+namespace {
+
+const QString DaemonPath = QStringLiteral(WS2APID_PATH);
+constexpr int StartTimeoutMs = 30000;  // an upper bound for a slow box, not a timing check
+
+// A running ws2apid whose stderr is collected as it comes, so that the pipe never
+// fills and the test can wait for a line.
+class Daemon
+{
+public:
+    Daemon()
+    {
+        m_process.setProgram(DaemonPath);
+        QObject::connect(&m_process, &QProcess::readyReadStandardError, [this] {
+            m_stderr += m_process.readAllStandardError();
+        });
+    }
+    ~Daemon()
+    {
+        if (m_process.state() != QProcess::NotRunning) {
+            m_process.kill();
+            m_process.waitForFinished();
+        }
+    }
+
+    // Starts and waits for the "listening on" line; 0 (and a failed test) when it
+    // never comes.
+    quint16 start(const QStringList &arguments)
+    {
+        m_process.setArguments(arguments);
+        m_process.start();
+        if (!m_process.waitForStarted())
+            return 0;
+        static const QRegularExpression listening(u"listening on 127\\.0\\.0\\.1:(\\d+) "_s);
+        QRegularExpressionMatch match;
+        const bool ended = QTest::qWaitFor([&] {
+            match = listening.match(QString::fromUtf8(m_stderr));
+            return match.hasMatch() || m_process.state() == QProcess::NotRunning;
+        }, StartTimeoutMs);
+        return ended && match.hasMatch() ? quint16(match.captured(1).toUInt()) : 0;
+    }
+
+    // waitForFinished() alone is false for a process that ended during an earlier QTRY.
+    bool waitForExit()
+    {
+        return m_process.state() == QProcess::NotRunning || m_process.waitForFinished();
+    }
+
+    QProcess &process() { return m_process; }
+    QByteArray errorOutput() const { return m_stderr; }
+
+private:
+    QProcess m_process;
+    QByteArray m_stderr;
+};
+
+} // namespace
+
+class TestDaemon : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void badOption_data();
+    void badOption();
+    void help();
+    void echoThenSigterm();
+    void secondSignalExitsAtOnce();
+    void profiles();
+};
+
+void TestDaemon::badOption_data()
+{
+    QTest::addColumn<QStringList>("arguments");
+    QTest::addRow("unknown") << QStringList{u"--bogus"_s};
+    QTest::addRow("bad listen") << QStringList{u"--listen"_s, u"foo"_s};
+    QTest::addRow("bad threads") << QStringList{u"--threads"_s, u"0"_s};
+    QTest::addRow("https api") << QStringList{u"--api"_s, u"https://a/"_s};
+    QTest::addRow("positional") << QStringList{u"extra"_s};
+    QTest::addRow("missing config") << QStringList{u"--config"_s, u"/nonexistent/ws2apid.conf"_s};
+}
+
+void TestDaemon::badOption()
+{
+    QFETCH(QStringList, arguments);
+    QProcess process;
+    process.start(DaemonPath, arguments);
+    QVERIFY(process.waitForFinished());
+    QCOMPARE(process.exitStatus(), QProcess::NormalExit);
+    QCOMPARE(process.exitCode(), 2);
+    const QByteArray err = process.readAllStandardError();
+    QVERIFY2(err.startsWith("ws2apid: ") && err.endsWith('\n') && err.count('\n') == 1, err.constData());
+    QCOMPARE(process.readAllStandardOutput(), QByteArray());
+}
+
+void TestDaemon::help()
+{
+    QProcess process;
+    process.start(DaemonPath, {u"--help"_s});
+    QVERIFY(process.waitForFinished());
+    QCOMPARE(process.exitCode(), 0);
+    const QByteArray out = process.readAllStandardOutput();
+    QVERIFY2(out.contains("--listen") && out.contains("-cpuprofile=FILE"), out.constData());
+}
+
+void TestDaemon::echoThenSigterm()
+{
+    Daemon daemon;
+    const quint16 port = daemon.start({u"--listen"_s, u"127.0.0.1:0"_s, u"--api"_s, u"demo:"_s,
+                                       u"--admin"_s, u"none"_s, u"--threads"_s, u"2"_s});
+    QVERIFY2(port != 0, daemon.errorOutput().constData());
+
+    QWebSocket client;
+    QSignalSpy connected(&client, &QWebSocket::connected);
+    QSignalSpy received(&client, &QWebSocket::textMessageReceived);
+    QSignalSpy disconnected(&client, &QWebSocket::disconnected);
+    client.open(QUrl(u"ws://127.0.0.1:%1/test1"_s.arg(port)));
+    QTRY_COMPARE(connected.size(), 1);
+    client.sendTextMessage(u"hi"_s);
+    QTRY_COMPARE(received.size(), 1);
+    QCOMPARE(received.at(0).at(0).toString(), u"hi"_s);
+
+    daemon.process().terminate();  // SIGTERM
+    QTRY_COMPARE(disconnected.size(), 1);
+    QCOMPARE(client.closeCode(), QWebSocketProtocol::CloseCodeGoingAway);
+    QVERIFY(daemon.waitForExit());
+    QCOMPARE(daemon.process().exitStatus(), QProcess::NormalExit);
+    QVERIFY2(daemon.process().exitCode() == 0, daemon.errorOutput().constData());
+}
+
+void TestDaemon::secondSignalExitsAtOnce()
+{
+    // The API never answers a message, so the first SIGTERM's drain has an API request
+    // to wait for (up to the drain timeout); a second signal must not wait for it.
+    ws2api::test::FakeApi api;
+    api.setHandler([](const ws2api::test::RecordedRequest &request) {
+        ws2api::test::FakeReply reply;
+        reply.body = "ok";
+        reply.hang = request.method == "POST";
+        return reply;
+    });
+    QVERIFY(api.listen());
+    Daemon daemon;
+    const quint16 port = daemon.start({u"--listen"_s, u"127.0.0.1:0"_s, u"--api"_s, api.url().toString(),
+                                       u"--admin"_s, u"none"_s, u"--api-timeout"_s, u"600000"_s});
+    QVERIFY2(port != 0, daemon.errorOutput().constData());
+
+    QWebSocket client;
+    QSignalSpy connected(&client, &QWebSocket::connected);
+    client.open(QUrl(u"ws://127.0.0.1:%1/CP1"_s.arg(port)));
+    QTRY_COMPARE(connected.size(), 1);
+    client.sendTextMessage(u"never answered"_s);
+    const auto messagePosted = [&] {
+        const auto requests = api.requests();
+        return std::any_of(requests.begin(), requests.end(),
+                           [](const auto &request) { return request.method == "POST"; });
+    };
+    QTRY_VERIFY(messagePosted());  // in flight now, and never answered
+
+    daemon.process().terminate();
+    // The daemon logs that it is stopping once the first signal is handled; the drain
+    // then waits for the hanging request, so the second signal finds it still stopping.
+    QTRY_VERIFY_WITH_TIMEOUT(daemon.errorOutput().contains("stopping"), StartTimeoutMs);
+    QCOMPARE(daemon.process().state(), QProcess::Running);
+    daemon.process().terminate();
+    QVERIFY(daemon.waitForExit());
+    QCOMPARE(daemon.process().exitStatus(), QProcess::NormalExit);
+    QCOMPARE(daemon.process().exitCode(), 1);
+}
+
+void TestDaemon::profiles()
+{
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString cpu = dir.filePath(u"cpu.prof"_s);
+    const QString mem = dir.filePath(u"mem.prof"_s);
+    const QStringList arguments = {u"--listen"_s, u"127.0.0.1:0"_s, u"--api"_s, u"demo:"_s,
+                                   u"--admin"_s, u"none"_s, u"-cpuprofile="_s + cpu,
+                                   u"-memprofile="_s + mem};
+#ifdef WS2API_HAVE_GPERFTOOLS
+    Daemon daemon;
+    QVERIFY2(daemon.start(arguments) != 0, daemon.errorOutput().constData());
+    daemon.process().terminate();
+    QVERIFY(daemon.waitForExit());
+    QCOMPARE(daemon.process().exitCode(), 0);
+    QVERIFY(QFileInfo(cpu).size() > 0);
+    QFile heap(mem);
+    QVERIFY(heap.open(QIODevice::ReadOnly));
+    QVERIFY(heap.readLine().startsWith("heap profile:"));
+#else
+    QProcess process;
+    process.start(DaemonPath, arguments);
+    QVERIFY(process.waitForFinished());
+    QCOMPARE(process.exitCode(), 2);
+    QVERIFY(process.readAllStandardError().contains("built without gperftools"));
+#endif
+}
+
+QTEST_GUILESS_MAIN(TestDaemon)
+#include "tst_daemon.moc"
