@@ -17,6 +17,7 @@
 #include <gperftools/profiler.h>
 #endif
 
+#include "DemoGreeter.h"
 #include "Options.h"
 #include "SignalWatcher.h"
 #include "ws2api/Proxy.h"
@@ -122,6 +123,8 @@ int main(int argc, char *argv[])
         return fail(error, 1);
     }
     qCInfo(lcDaemon).noquote() << ws2apid::startupLine(config, proxy.listenPort(), proxy.pushPort());
+    if (config.demoApi)
+        new ws2apid::DemoGreeter(config.listenAddress, proxy.listenPort(), &app);
 
     bool stopping = false;
     QObject::connect(&watcher, &ws2apid::SignalWatcher::signalReceived, &app, [&](int signal) {

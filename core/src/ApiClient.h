@@ -62,6 +62,7 @@ public:
     using Callback = std::function<void(const ApiResponse &)>;
 
     explicit ApiClient(const ApiClientConfig &config, QObject *parent = nullptr);
+    // Callbacks still due are dropped, never run. Safe from inside a callback.
     ~ApiClient() override;
 
     // Called on the owning thread. `done` runs exactly once, later, from the event

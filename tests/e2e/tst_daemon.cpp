@@ -133,6 +133,9 @@ void TestDaemon::echoThenSigterm()
     client.sendTextMessage(u"hi"_s);
     QTRY_COMPARE(received.size(), 1);
     QCOMPARE(received.at(0).at(0).toString(), u"hi"_s);
+    // The daemon greets itself through the demo API, so a newcomer sees an echo at once.
+    QTRY_VERIFY(daemon.errorOutput().contains(
+        "demo API works: sent \"hello from ws2api\", got back \"hello from ws2api\""));
 
     daemon.process().terminate();  // SIGTERM
     QTRY_COMPARE(disconnected.size(), 1);

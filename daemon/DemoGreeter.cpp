@@ -1,0 +1,36 @@
+#include "DemoGreeter.h"
+
+#include <QLoggingCategory>
+#include <QUrl>
+#include <QWebSocket>
+
+Q_LOGGING_CATEGORY(lcDemoGreeter, "ws2api.demo")
+
+namespace ws2apid {
+
+DemoGreeter::DemoGreeter(const QHostAddress &listenAddress, quint16 port, QObject *parent)
+    : QObject(parent)
+    , m_socket(new QWebSocket(QString(), QWebSocketProtocol::VersionLatest, this))
+{
+    const bool any = listenAddress == QHostAddress::Any || listenAddress == QHostAddress::AnyIPv4
+        || listenAddress == QHostAddress::AnyIPv6;
+    const QHostAddress target = any ? QHostAddress(QHostAddress::LocalHost) : listenAddress;
+    QUrl url;
+    url.setScheme(QStringLiteral("ws"));
+    url.setHost(target.toString());
+    url.setPort(port);
+    url.setPath(QStringLiteral("/demo-greeter"));
+    const QString message = QStringLiteral("hello from ws2api");
+    connect(m_socket, &QWebSocket::connected, this, [this, message] { m_socket->sendTextMessage(message); });
+    connect(m_socket, &QWebSocket::textMessageReceived, this, [this, url, message](const QString &echo) {
+        const QString example = url.toString(QUrl::RemovePath) + QStringLiteral("/<ClientId>");
+        qCInfo(lcDemoGreeter).noquote()
+            << QStringLiteral("demo API works: sent \"%1\", got back \"%2\". Connect any WebSocket client to %3")
+                   .arg(message, echo, example);
+        emit greeted(echo);
+        m_socket->close();
+    });
+    m_socket->open(url);
+}
+
+} // namespace ws2apid
