@@ -17,12 +17,15 @@ namespace {
 qint64 nowMs() { return QDateTime::currentMSecsSinceEpoch(); }
 }
 
-ClientSession::ClientSession(Worker *worker, QWebSocket *socket, QByteArray clientId, quint64 serial)
+ClientSession::ClientSession(Worker *worker, QWebSocket *socket, QByteArray clientId, quint64 serial,
+                             QString protocol)
     : QObject(worker)
     , m_worker(worker)
     , m_socket(socket)
     , m_clientId(std::move(clientId))
     , m_serial(serial)
+    , m_protocol(std::move(protocol))
+    , m_mode(worker->mode().newSession(*this))
     , m_lastActivityMs(nowMs())
 {
     m_socket->setParent(this);
@@ -46,31 +49,45 @@ void ClientSession::onMessage(ClientMessage message)
 {
     m_lastActivityMs = nowMs();
     WorkerCounters::bump(m_worker->counters().messagesIn);
-    if (qsizetype(m_pending.size()) >= m_worker->config().maxPendingMessages) {
+    m_mode->clientMessage(std::move(message));
+}
+
+void ClientSession::callApiInOrder(ApiRequest request, ApiCallback done)
+{
+    if (qsizetype(m_ordered.size()) >= m_worker->config().maxPendingMessages) {
         // The client sends faster than the API answers; refusing loudly beats an
         // unbounded queue or a silent drop.
         qCWarning(lcSession) << "client" << m_clientId << "has too many messages waiting for the API; closing";
         close(1008, QStringLiteral("too many messages waiting for the API"), true);
         return;
     }
-    m_pending.push_back(std::move(message));
+    m_ordered.push_back(Pending{std::move(request), std::move(done)});
     pump();
 }
 
 void ClientSession::pump()
 {
-    if (m_inFlight || m_pending.empty())
+    if (m_orderedInFlight || m_ordered.empty())
         return;
-    m_inFlight = true;
-    const ClientMessage &message = m_pending.front();
-    m_worker->callApi(m_worker->mode().messageRequest(m_clientId, message), this,
-                      [this](const ApiResponse &response) {
-        ClientMessage sent = std::move(m_pending.front());
-        m_pending.pop_front();
-        m_inFlight = false;
-        if (auto reply = m_worker->mode().reply(sent, response); reply && m_socket && !m_closing)
-            send(*reply);
+    m_orderedInFlight = true;
+    m_worker->callApi(std::move(m_ordered.front().request), this, [this](const ApiResponse &response) {
+        const ApiCallback done = std::move(m_ordered.front().done);
+        m_ordered.pop_front();
+        m_orderedInFlight = false;
+        if (done)
+            done(response);
         pump();
+        finishIfDone();
+    });
+}
+
+void ClientSession::callApi(ApiRequest request, ApiCallback done)
+{
+    ++m_unorderedInFlight;
+    m_worker->callApi(std::move(request), this, [this, done = std::move(done)](const ApiResponse &response) {
+        --m_unorderedInFlight;
+        if (done)
+            done(response);
         finishIfDone();
     });
 }
@@ -139,12 +156,13 @@ void ClientSession::onDisconnected()
     m_socket->disconnect(this);
     m_socket->deleteLater();
     m_socket = nullptr;
+    m_mode->clientGone();
     finishIfDone();
 }
 
 void ClientSession::finishIfDone()
 {
-    if (m_ended || m_socket || m_inFlight || !m_pending.empty())
+    if (m_ended || m_socket || m_orderedInFlight || !m_ordered.empty() || m_unorderedInFlight > 0)
         return;
     m_ended = true;
     if (m_notifyApi && m_worker->config().notifyDisconnect)

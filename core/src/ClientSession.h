@@ -1,10 +1,11 @@
 #pragma once
 
 #include <QByteArray>
-#include <QDateTime>
 #include <QObject>
 #include <QString>
 #include <deque>
+#include <functional>
+#include <memory>
 
 #include "modes/WireMode.h"
 
@@ -14,32 +15,51 @@ namespace ws2api {
 
 class Worker;
 
-// One WebSocket client on its worker: Open -> Closing -> Ended. Messages go to the
-// API one at a time, in the order the client sent them, so replies come back in
-// that order too. A message received before the client went away is still delivered
-// to the API; the disconnect notice follows the last of them.
+// One WebSocket client on its worker: Open -> Closing -> Ended. The wire mode's
+// ModeSession decides what its messages become; this class owns the socket, the
+// bounded send queue, and the ordered queue of API requests: one at a time, in the
+// order the client's messages came, so replies come back in that order too.
+// Requests made before the client went away still reach the API; the disconnect
+// notice follows the last of them.
 class ClientSession : public QObject
 {
     Q_OBJECT
 public:
-    ClientSession(Worker *worker, QWebSocket *socket, QByteArray clientId, quint64 serial);
+    using ApiCallback = std::function<void(const ApiResponse &)>;
+
+    ClientSession(Worker *worker, QWebSocket *socket, QByteArray clientId, quint64 serial,
+                  QString protocol);
     ~ClientSession() override;
 
     quint64 serial() const { return m_serial; }
     const QByteArray &clientId() const { return m_clientId; }
+    const QString &protocol() const { return m_protocol; }
     qint64 lastActivityMs() const { return m_lastActivityMs; }
     bool isOpen() const { return m_socket != nullptr && !m_closing; }
+    Worker &worker() const { return *m_worker; }
+    ModeSession &mode() const { return *m_mode; }
 
-    // Called on the worker thread. Queues `message` to the socket: 200, or 503 when
-    // the client's send queue is full (the client is then closed with 1008), or 404
-    // when the client is already going.
+    // All below are called on the worker thread.
+
+    // Queues `message` to the socket: 200, or 503 when the client's send queue is full
+    // (the client is then closed with 1008), or 404 when the client is already going.
     int send(const ClientMessage &message);
-    // Called on the worker thread.
+    // After every earlier ordered request has been answered.
+    void callApiInOrder(ApiRequest request, ApiCallback done);
+    // At once, beside the ordered ones.
+    void callApi(ApiRequest request, ApiCallback done);
+
     void close(int code, const QString &reason, bool notifyApi);
     void ping();
     void abortDeadPeer();
 
 private:
+    struct Pending
+    {
+        ApiRequest request;
+        ApiCallback done;
+    };
+
     void onMessage(ClientMessage message);
     void pump();
     void onDisconnected();
@@ -49,8 +69,11 @@ private:
     QWebSocket *m_socket;
     QByteArray m_clientId;
     quint64 m_serial;
-    std::deque<ClientMessage> m_pending;
-    bool m_inFlight = false;
+    QString m_protocol;
+    std::unique_ptr<ModeSession> m_mode;
+    std::deque<Pending> m_ordered;
+    bool m_orderedInFlight = false;
+    int m_unorderedInFlight = 0;
     bool m_closing = false;
     bool m_notifyApi = true;
     bool m_ended = false;

@@ -93,12 +93,22 @@ void IncomingConnection::startUpgrade(const HttpHead &head)
     const auto clientId = ClientId::fromPath(head.path);
     if (!clientId)
         return reject(400, "bad ClientId in path\n");
+    QList<QByteArray> offered;
+    for (const QByteArray &value : head.headerValues("Sec-WebSocket-Protocol")) {
+        for (const QByteArray &item : value.split(',')) {
+            if (!item.trimmed().isEmpty())
+                offered.append(item.trimmed());
+        }
+    }
+    const std::optional<QString> protocol = m_worker->mode().negotiate(offered);
+    if (!protocol)
+        return reject(400, "no supported subprotocol offered\n");
 
     // The API decides now; its own timeout governs from here.
     m_timer->stop();
-    ConnectInfo info{*clientId, &head, m_socket->peerAddress(), {}};
+    ConnectInfo info{*clientId, &head, m_socket->peerAddress(), *protocol};
     m_worker->callApi(m_worker->mode().connectRequest(info), this,
-                      [this, id = *clientId](const ApiResponse &response) {
+                      [this, id = *clientId, protocol = *protocol](const ApiResponse &response) {
         const ConnectVerdict verdict = m_worker->mode().connectVerdict(response);
         if (!verdict.accept) {
             WorkerCounters::bump(m_worker->counters().connectionsRejected);
@@ -110,7 +120,7 @@ void IncomingConnection::startUpgrade(const HttpHead &head)
         QTcpSocket *socket = m_socket;
         m_socket = nullptr;
         socket->disconnect(this);
-        m_worker->upgrade(socket, id);
+        m_worker->upgrade(socket, id, protocol);
         deleteLater();
     });
 }

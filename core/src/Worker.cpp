@@ -86,11 +86,6 @@ void Worker::start(const QList<Worker *> &allWorkers)
     m_api = new ApiClient(api, this);
     connect(m_api, &ApiClient::idle, this, &Worker::maybeDrained);
 
-    m_wsServer = new QWebSocketServer(QStringLiteral("ws2api"), QWebSocketServer::NonSecureMode, this);
-    m_wsServer->setHandshakeTimeout(config.handshakeTimeoutMs);
-    m_wsServer->setSupportedSubprotocols(m_mode->subprotocols());
-    connect(m_wsServer, &QWebSocketServer::newConnection, this, &Worker::onNewWebSocket);
-
     m_push = new PushEndpoint(this);
 
     if (config.pingIntervalMs > 0) {
@@ -123,20 +118,33 @@ void Worker::adoptHttp(QTcpSocket *socket)
     m_push->adopt(socket);
 }
 
-void Worker::upgrade(QTcpSocket *socket, const QByteArray &clientId)
+QWebSocketServer *Worker::serverFor(const QString &protocol)
+{
+    QWebSocketServer *&server = m_wsServers[protocol];
+    if (!server) {
+        server = new QWebSocketServer(QStringLiteral("ws2api"), QWebSocketServer::NonSecureMode, this);
+        server->setHandshakeTimeout(config().handshakeTimeoutMs);
+        if (!protocol.isEmpty())
+            server->setSupportedSubprotocols({protocol});
+        connect(server, &QWebSocketServer::newConnection, this, [this, server] { onNewWebSocket(server); });
+    }
+    return server;
+}
+
+void Worker::upgrade(QTcpSocket *socket, const QByteArray &clientId, const QString &protocol)
 {
     const QByteArray key = connectionKey(socket);
-    m_upgrading.insert(key, {clientId, socket});
+    m_upgrading.insert(key, {clientId, protocol, socket});
     socket->setParent(this);
     // If the WebSocket handshake itself fails, the socket closes without a
     // newConnection(); forget it then.
     connect(socket, &QTcpSocket::disconnected, this, [this, key] { m_upgrading.remove(key); });
-    m_wsServer->handleConnection(socket);
+    serverFor(protocol)->handleConnection(socket);
 }
 
-void Worker::onNewWebSocket()
+void Worker::onNewWebSocket(QWebSocketServer *server)
 {
-    while (QWebSocket *socket = m_wsServer->nextPendingConnection()) {
+    while (QWebSocket *socket = server->nextPendingConnection()) {
         const Upgrading upgrading = m_upgrading.take(connectionKey(socket));
         const QByteArray &clientId = upgrading.clientId;
         // QWebSocket keeps using the QTcpSocket without owning it; tie their lives.
@@ -148,7 +156,7 @@ void Worker::onNewWebSocket()
             continue;
         }
         const quint64 serial = m_shared.registry->newSessionSerial();
-        auto *session = new ClientSession(this, socket, clientId, serial);
+        auto *session = new ClientSession(this, socket, clientId, serial, upgrading.protocol);
         m_sessions.insert(serial, session);
         WorkerCounters::bump(counters().connectionsAccepted);
         const auto previous = m_shared.registry->claim(clientId, {m_index, serial});
@@ -196,8 +204,11 @@ void Worker::deliverPush(quint64 serial, const QByteArray &clientId, const PushM
     ClientSession *session = m_sessions.value(serial);
     if (!session || !session->isOpen() || session->clientId() != clientId)
         return reply(404, "unknown client");
-    const int status = session->send(m_mode->pushFrame(push));
-    reply(status, status == 503 ? QByteArrayLiteral("client send queue full") : QByteArray());
+    QByteArray error;
+    const int status = session->mode().push(push, &error);
+    if (status == 503 && error.isEmpty())
+        error = "client send queue full";
+    reply(status, error);
 }
 
 void Worker::callApi(ApiRequest request, QObject *context,

@@ -84,7 +84,7 @@ public:
 
     // Called by IncomingConnection once the API accepted an upgrade: hands the socket
     // to the QWebSocketServer, which completes the handshake.
-    void upgrade(QTcpSocket *socket, const QByteArray &clientId);
+    void upgrade(QTcpSocket *socket, const QByteArray &clientId, const QString &protocol);
     // Called by IncomingConnection for a request that is not an upgrade.
     void adoptHttp(QTcpSocket *socket);
     // Called by ClientSession when its socket is gone.
@@ -94,7 +94,8 @@ Q_SIGNALS:
     void drained();
 
 private:
-    void onNewWebSocket();
+    void onNewWebSocket(QWebSocketServer *server);
+    QWebSocketServer *serverFor(const QString &protocol);
     void pingSweep();
     void maybeDrained();
     void logApiFailure(const QByteArray &method, const QByteArray &target, const ApiResponse &response);
@@ -104,14 +105,17 @@ private:
     QList<Worker *> m_workers;
     std::unique_ptr<WireMode> m_mode;
     ApiClient *m_api = nullptr;
-    QWebSocketServer *m_wsServer = nullptr;
+    // One non-listening server per subprotocol spoken, each offering just that one,
+    // so that the handshake answers exactly what we negotiated before asking the API.
+    QHash<QString, QWebSocketServer *> m_wsServers;
     PushEndpoint *m_push = nullptr;
     QTimer *m_pingTimer = nullptr;
     QHash<quint64, ClientSession *> m_sessions;
-    // Upgrades handed to m_wsServer, by TCP 4-tuple, until its newConnection().
+    // Upgrades handed to a QWebSocketServer, by TCP 4-tuple, until its newConnection().
     struct Upgrading
     {
         QByteArray clientId;
+        QString protocol;
         QPointer<QTcpSocket> tcp;
     };
     QHash<QByteArray, Upgrading> m_upgrading;

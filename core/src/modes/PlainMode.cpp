@@ -3,6 +3,7 @@
 #include <QUtf8StringView>
 
 #include "ClientId.h"
+#include "ClientSession.h"
 #include "HttpHead.h"
 #include "HttpRequestReader.h"
 
@@ -56,15 +57,6 @@ ApiRequest PlainMode::messageRequest(const QByteArray &clientId, const ClientMes
     return request;
 }
 
-std::optional<ClientMessage> PlainMode::reply(const ClientMessage &sent,
-                                              const ApiResponse &response) const
-{
-    if (response.outcome != ApiResponse::Outcome::Ok || response.status < 200
-        || response.status >= 300 || response.body.isEmpty())
-        return std::nullopt;
-    return ClientMessage{response.body, sent.binary};
-}
-
 PushParse PlainMode::parsePush(const HttpRequest &request) const
 {
     PushParse parse;
@@ -88,9 +80,45 @@ PushParse PlainMode::parsePush(const HttpRequest &request) const
     return parse;
 }
 
-ClientMessage PlainMode::pushFrame(const PushMessage &push) const
+namespace {
+
+// Each message is POSTed in order; a non-empty 2xx body goes back in the frame type
+// of the message it answers.
+class PlainSession final : public ModeSession
 {
-    return ClientMessage{push.payload, push.binary};
+public:
+    PlainSession(const PlainMode &mode, ClientSession &session)
+        : m_mode(mode)
+        , m_session(session)
+    {
+    }
+
+    void clientMessage(ClientMessage message) override
+    {
+        const bool binary = message.binary;
+        m_session.callApiInOrder(m_mode.messageRequest(m_session.clientId(), message),
+                                 [this, binary](const ApiResponse &response) {
+            if (response.outcome == ApiResponse::Outcome::Ok && response.status >= 200
+                && response.status < 300 && !response.body.isEmpty())
+                m_session.send(ClientMessage{response.body, binary});
+        });
+    }
+
+    int push(const PushMessage &push, QByteArray *) override
+    {
+        return m_session.send(ClientMessage{push.payload, push.binary});
+    }
+
+private:
+    const PlainMode &m_mode;
+    ClientSession &m_session;
+};
+
+} // namespace
+
+std::unique_ptr<ModeSession> PlainMode::newSession(ClientSession &session) const
+{
+    return std::make_unique<PlainSession>(*this, session);
 }
 
 } // namespace ws2api

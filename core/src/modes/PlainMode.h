@@ -12,11 +12,10 @@ public:
 
     ApiRequest connectRequest(const ConnectInfo &info) const override;
     ApiRequest disconnectRequest(const QByteArray &clientId, const QString &reason) const override;
-    ApiRequest messageRequest(const QByteArray &clientId, const ClientMessage &message) const override;
-    std::optional<ClientMessage> reply(const ClientMessage &sent,
-                                       const ApiResponse &response) const override;
+    std::unique_ptr<ModeSession> newSession(ClientSession &session) const override;
     PushParse parsePush(const HttpRequest &request) const override;
-    ClientMessage pushFrame(const PushMessage &push) const override;
+
+    ApiRequest messageRequest(const QByteArray &clientId, const ClientMessage &message) const;
 
 protected:
     bool isAcceptToken(QByteArrayView body) const override;

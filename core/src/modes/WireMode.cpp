@@ -11,6 +11,11 @@ WireMode::WireMode(QByteArray apiBasePath)
         m_basePath.chop(1);
 }
 
+std::optional<QString> WireMode::negotiate(const QList<QByteArray> &) const
+{
+    return QString();
+}
+
 QByteArray WireMode::apiPath(std::initializer_list<QByteArrayView> encodedSegments) const
 {
     QByteArray path = m_basePath;

@@ -5,6 +5,7 @@
 #include <QString>
 #include <QStringList>
 #include <initializer_list>
+#include <memory>
 #include <optional>
 
 #include "ApiClient.h"
@@ -13,6 +14,7 @@ namespace ws2api {
 
 struct HttpHead;
 struct HttpRequest;
+class ClientSession;
 
 // What the proxy knows about an upgrade request when it asks the API.
 struct ConnectInfo
@@ -55,6 +57,21 @@ struct PushParse
     PushMessage message;
 };
 
+// One client's side of a wire mode: what its messages and the pushes to it become.
+// Lives as long as its ClientSession, which it reaches for the socket and the API.
+class ModeSession
+{
+public:
+    virtual ~ModeSession() = default;
+    // A message from the client.
+    virtual void clientMessage(ClientMessage message) = 0;
+    // A push routed to this client; returns the HTTP status for the pusher.
+    virtual int push(const PushMessage &push, QByteArray *error) = 0;
+    // The client's socket is gone; requests the mode makes now still reach the API
+    // before the disconnect notice.
+    virtual void clientGone() {}
+};
+
 // How one wire mode maps client traffic to API requests and back. A strategy: the
 // session and push code never ask which mode they run in.
 class WireMode
@@ -63,19 +80,16 @@ public:
     explicit WireMode(QByteArray apiBasePath);
     virtual ~WireMode() = default;
 
-    virtual QStringList subprotocols() const { return {}; }
+    // The subprotocol to speak with a client that offered `offered` (in its order of
+    // preference): empty for none, nullopt to refuse the upgrade (400).
+    virtual std::optional<QString> negotiate(const QList<QByteArray> &offered) const;
 
     virtual ApiRequest connectRequest(const ConnectInfo &info) const = 0;
     ConnectVerdict connectVerdict(const ApiResponse &response) const;
     virtual ApiRequest disconnectRequest(const QByteArray &clientId, const QString &reason) const = 0;
 
-    virtual ApiRequest messageRequest(const QByteArray &clientId, const ClientMessage &message) const = 0;
-    // What goes back to the client for the API's answer to `sent`; nullopt: nothing.
-    virtual std::optional<ClientMessage> reply(const ClientMessage &sent,
-                                               const ApiResponse &response) const = 0;
-
+    virtual std::unique_ptr<ModeSession> newSession(ClientSession &session) const = 0;
     virtual PushParse parsePush(const HttpRequest &request) const = 0;
-    virtual ClientMessage pushFrame(const PushMessage &push) const = 0;
 
 protected:
     virtual bool isAcceptToken(QByteArrayView body) const = 0;
