@@ -9,22 +9,18 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
-#include <charconv>
-#include <cstdio>
 #include <cstring>
 
-#include "Sha1.h"
+#include "Handshake.h"
+#include "Message.h"
 #include "WsFrame.h"
 
 namespace loadgen {
 
 namespace {
 
-// Interval mode tolerates a few unanswered messages per connection before it skips
-// sends; ceiling mode never has more than one.
-constexpr uint8_t RingSize = 8;
+constexpr uint8_t RingSize = Conn::RingSize;
 constexpr size_t ReadSize = 64 * 1024;
 constexpr size_t MaxResponseHead = 8 * 1024;
 constexpr uint64_t MaxFrame = 64 << 20;
@@ -33,14 +29,10 @@ constexpr uint64_t MaxFrame = 64 << 20;
 constexpr int OpenBudget = 256;
 constexpr int SendBudget = 4096;
 constexpr int MaxEvents = 1024;
+// The longest a loop sleeps, so it notices stopAll() without being woken.
+constexpr int64_t MaxSleepUs = 200'000;
 
-uint64_t splitmix64(uint64_t x)
-{
-    x += 0x9E3779B97F4A7C15ull;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-    return x ^ (x >> 31);
-}
+std::atomic<bool> s_stop{false};
 
 uint64_t randomSeed()
 {
@@ -50,71 +42,7 @@ uint64_t randomSeed()
     return seed;
 }
 
-bool startsWithNoCase(const char *text, size_t size, std::string_view prefix)
-{
-    if (size < prefix.size())
-        return false;
-    for (size_t i = 0; i < prefix.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(text[i])) != std::tolower(static_cast<unsigned char>(prefix[i])))
-            return false;
-    }
-    return true;
-}
-
-// The value of header `name` in a response head, without surrounding blanks.
-std::string_view headerValue(std::string_view head, std::string_view name)
-{
-    size_t pos = head.find("\r\n");
-    while (pos != std::string_view::npos && pos + 2 < head.size()) {
-        const size_t start = pos + 2;
-        const size_t end = head.find("\r\n", start);
-        const std::string_view line = head.substr(start, end == std::string_view::npos ? head.npos : end - start);
-        if (startsWithNoCase(line.data(), line.size(), name) && line.size() > name.size()
-            && line[name.size()] == ':') {
-            std::string_view value = line.substr(name.size() + 1);
-            while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
-                value.remove_prefix(1);
-            while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
-                value.remove_suffix(1);
-            return value;
-        }
-        pos = end;
-    }
-    return {};
-}
-
-// "<conn>:<seq>:" starts every message; out needs MaxPrefix bytes.
-constexpr size_t MaxPrefix = 24;
-size_t messagePrefix(char *out, uint32_t id, uint32_t seq)
-{
-    char *end = std::to_chars(out, out + 10, id).ptr; // a uint32_t has at most 10 digits
-    *end++ = ':';
-    end = std::to_chars(end, end + 10, seq).ptr;
-    *end++ = ':';
-    return size_t(end - out);
-}
-
 } // namespace
-
-// Kept small on purpose: tens of thousands of these live at once. The buffers stay
-// empty (no allocation) unless a socket leaves a partial frame or will not take a write.
-struct Conn
-{
-    enum class State : uint8_t { Idle, Connecting, Upgrading, Open, Done };
-
-    int fd = -1;
-    uint32_t id = 0;
-    uint32_t events = 0; // what epoll watches for
-    State state = State::Idle;
-    uint8_t ringHead = 0;
-    uint8_t ringCount = 0;
-    uint8_t fragmentOpcode = 0; // a fragmented message is being reassembled
-    uint32_t nextSeq = 0;       // outstanding messages are nextSeq - ringCount ... nextSeq - 1
-    int64_t sentAt[RingSize] = {};
-    std::vector<uint8_t> rx;
-    std::vector<uint8_t> tx;
-    std::vector<uint8_t> fragment;
-};
 
 Engine::Engine(const LoadOptions &options, const RunClock &clock, int index, int count, ThreadStats *stats)
     : m_options(options)
@@ -152,11 +80,23 @@ bool Engine::setUp(std::string *error)
     m_keySeed = randomSeed();
     m_maskState = randomSeed() | 1;
     m_readBuffer.resize(ReadSize);
-    m_sendBuffer.resize(ws::MaxClientHeader + std::max<size_t>(m_options.size, 64) + 1024);
-    m_padding.resize(std::max<size_t>(m_options.size, 1));
+    // Big enough for a message frame and for the upgrade request.
+    m_sendBuffer.resize(ws::MaxClientHeader + std::max(m_options.size, MaxPrefix) + 512
+                        + m_options.basePath.size() + m_options.idPrefix.size() + m_options.hostHeader.size());
+    m_padding.resize(std::max(m_options.size, MaxPrefix));
     for (size_t i = 0; i < m_padding.size(); ++i)
-        m_padding[i] = uint8_t('a' + i % 26);
+        m_padding[i] = paddingAt(i);
     return true;
+}
+
+void Engine::stopAll()
+{
+    s_stop.store(true, std::memory_order_relaxed);
+}
+
+bool Engine::stopped()
+{
+    return s_stop.load(std::memory_order_relaxed);
 }
 
 int64_t Engine::openTime(size_t local) const
@@ -178,14 +118,14 @@ void Engine::run()
     const bool interval = m_options.mode == LoadOptions::Mode::Interval;
     for (;;) {
         const int64_t now = nowUs();
-        if (now >= m_clock.hardEndUs)
+        if (now >= m_clock.hardEndUs || s_stop.load(std::memory_order_relaxed))
             break;
-        bool busy = false;
+        // Every connection is attempted, even by a loop that fell behind its ramp.
+        bool busy = openDue(now);
         if (now < m_clock.windowEndUs) {
-            busy = openDue(now);
             if (interval)
                 busy = sendDue(now) || busy;
-        } else if (m_stats->outstanding.get() == 0) {
+        } else if (m_stats->outstanding.get() == 0 && m_openCursor == m_conns.size()) {
             break; // drained
         }
         const int timeoutMs = int((nextWake(now, busy) - now + 999) / 1000);
@@ -203,11 +143,11 @@ int64_t Engine::nextWake(int64_t now, bool busy) const
 {
     if (busy)
         return now;
-    int64_t wake = m_clock.hardEndUs;
+    int64_t wake = std::min(m_clock.hardEndUs, now + MaxSleepUs);
+    if (m_openCursor < m_conns.size())
+        wake = std::min(wake, openTime(m_openCursor));
     if (now < m_clock.windowEndUs) {
         wake = std::min(wake, m_clock.windowEndUs);
-        if (m_openCursor < m_conns.size())
-            wake = std::min(wake, openTime(m_openCursor));
         if (m_options.mode == LoadOptions::Mode::Interval && !m_conns.empty())
             wake = std::min(wake, slotTime(m_slotCycle, m_slotCursor));
     }
@@ -285,30 +225,13 @@ void Engine::connectFailed(Conn &c, int error, int64_t now)
 void Engine::connected(Conn &c)
 {
     char key[KeyLength];
-    makeKey(c.id, key);
+    makeKey(m_keySeed, c.id, key);
     char *request = reinterpret_cast<char *>(m_sendBuffer.data());
-    const int n = std::snprintf(request, m_sendBuffer.size(),
-                                "GET %s%s%u HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n"
-                                "Connection: Upgrade\r\nSec-WebSocket-Key: %.*s\r\n"
-                                "Sec-WebSocket-Version: 13\r\n\r\n",
-                                m_options.basePath.c_str(), m_options.idPrefix.c_str(), c.id,
-                                m_options.hostHeader.c_str(), int(KeyLength), key);
+    const size_t n = buildUpgradeRequest(request, m_sendBuffer.size(), m_options.basePath.c_str(),
+                                         m_options.idPrefix.c_str(), c.id, m_options.hostHeader.c_str(), key);
     c.state = Conn::State::Upgrading;
     watch(c, EPOLLIN);
-    if (n > 0 && size_t(n) < m_sendBuffer.size())
-        write(c, m_sendBuffer.data(), size_t(n));
-}
-
-// The key is derived from a per-loop secret and the connection index, so it is
-// unpredictable yet needs no storage until the 101 response is checked.
-void Engine::makeKey(uint32_t id, char *out) const
-{
-    uint8_t raw[16];
-    const uint64_t a = splitmix64(m_keySeed ^ (uint64_t(id) << 1));
-    const uint64_t b = splitmix64(m_keySeed ^ (uint64_t(id) << 1 | 1));
-    std::memcpy(raw, &a, 8);
-    std::memcpy(raw + 8, &b, 8);
-    base64(raw, sizeof raw, out);
+    write(c, m_sendBuffer.data(), n);
 }
 
 uint32_t Engine::nextMask()
@@ -381,30 +304,26 @@ void Engine::readable(Conn &c)
 
 size_t Engine::handshake(Conn &c, const uint8_t *data, size_t size, int64_t now)
 {
-    const std::string_view text(reinterpret_cast<const char *>(data), size);
-    const size_t end = text.find("\r\n\r\n");
-    if (end == std::string_view::npos) {
-        if (size > MaxResponseHead)
-            handshakeFailed(c, &m_stats->handshakeMalformed, 0, now);
+    using Result = UpgradeResponse::Result;
+    char key[KeyLength];
+    makeKey(m_keySeed, c.id, key);
+    const UpgradeResponse r = parseUpgradeResponse(
+        std::string_view(reinterpret_cast<const char *>(data), size), std::string_view(key, KeyLength),
+        MaxResponseHead);
+    switch (r.result) {
+    case Result::Incomplete:
         return 0;
-    }
-    const std::string_view head = text.substr(0, end + 2);
-    int status = 0;
-    if (head.size() < 12 || !startsWithNoCase(head.data(), head.size(), "HTTP/1.1 ")
-        || std::from_chars(head.data() + 9, head.data() + 12, status).ec != std::errc()) {
+    case Result::Malformed:
         handshakeFailed(c, &m_stats->handshakeMalformed, 0, now);
         return 0;
-    }
-    if (status != 101) {
-        handshakeFailed(c, nullptr, status, now);
+    case Result::Refused:
+        handshakeFailed(c, nullptr, r.status, now);
         return 0;
-    }
-    char key[KeyLength];
-    makeKey(c.id, key);
-    const auto accept = websocketAccept(std::string_view(key, KeyLength));
-    if (headerValue(head, "Sec-WebSocket-Accept") != std::string_view(accept.data(), accept.size())) {
+    case Result::BadAccept:
         handshakeFailed(c, &m_stats->handshakeBadAccept, 0, now);
         return 0;
+    case Result::Accepted:
+        break;
     }
     c.state = Conn::State::Open;
     m_stats->established.add();
@@ -412,7 +331,7 @@ size_t Engine::handshake(Conn &c, const uint8_t *data, size_t size, int64_t now)
     m_stats->lastSettledUs = now;
     if (m_options.mode == LoadOptions::Mode::Ceiling && now < m_clock.windowEndUs)
         sendMessage(c, now);
-    return end + 4;
+    return r.headSize;
 }
 
 // reason: one of the handshake counters, or null for an HTTP status other than 101.
@@ -508,12 +427,9 @@ void Engine::message(Conn &c, const uint8_t *payload, size_t size, int64_t now)
     if (m_options.expect == LoadOptions::Expect::Any) {
         pop(c, Outcome::Answered, now);
     } else {
-        const char *text = reinterpret_cast<const char *>(payload);
         uint32_t id = 0;
         uint32_t seq = 0;
-        const auto [idEnd, idError] = std::from_chars(text, text + size, id);
-        const bool parsed = idError == std::errc() && idEnd < text + size && *idEnd == ':'
-            && std::from_chars(idEnd + 1, text + size, seq).ec == std::errc();
+        const bool parsed = parseMessagePrefix(payload, size, &id, &seq);
         const uint32_t oldest = c.nextSeq - c.ringCount;
         if (!parsed || id != c.id || seq - oldest >= c.ringCount) {
             m_stats->mismatched.add(); // not the reply to anything outstanding here

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "Conn.h"
 #include "Histogram.h"
 #include "LoadOptions.h"
 
@@ -102,8 +103,6 @@ struct RunClock
     int64_t hardEndUs = 0;     // the run stops whatever is outstanding
 };
 
-struct Conn;
-
 class Engine
 {
 public:
@@ -115,6 +114,10 @@ public:
     bool setUp(std::string *error);
     // Returns when every reply is in after the measure window, or at the hard end.
     void run();
+    // Makes every loop's run() return soon, as if the hard end had come (Ctrl-C).
+    // Async-signal-safe.
+    static void stopAll();
+    static bool stopped();
     // Says goodbye (close 1000) and closes every socket; the last outstanding
     // messages count as lost.
     void closeAll();
@@ -148,7 +151,6 @@ private:
     void flush(Conn &c);
     void watch(Conn &c, uint32_t events);
     void closeConnection(Conn &c);
-    void makeKey(uint32_t id, char *out) const;
     uint32_t nextMask();
 
     const LoadOptions &m_options;

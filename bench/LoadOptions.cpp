@@ -174,12 +174,11 @@ constexpr option LongOptions[] = {
     {nullptr, 0, nullptr, 0},
 };
 
-bool applyOption(int id, const char *arg, LoadOptions *out)
+// The options that take a number.
+bool applyNumber(int id, const char *arg, LoadOptions *out)
 {
     long n = 0;
     switch (id) {
-    case OptUrl:
-        return parseUrl(arg, out);
     case OptConnections:
         if (!parseInt(arg, 1, 1'000'000, &n))
             return fail("--connections %s: expected 1..1000000", arg);
@@ -193,14 +192,6 @@ bool applyOption(int id, const char *arg, LoadOptions *out)
     case OptDuration:
         return parseSeconds(arg, 0, 86400, &out->durationSeconds)
             || fail("--duration %s: expected 0..86400 s", arg);
-    case OptMode:
-        if (std::strcmp(arg, "interval") == 0)
-            out->mode = LoadOptions::Mode::Interval;
-        else if (std::strcmp(arg, "ceiling") == 0)
-            out->mode = LoadOptions::Mode::Ceiling;
-        else
-            return fail("--mode %s: expected interval or ceiling", arg);
-        return true;
     case OptSize:
         if (!parseInt(arg, 0, 16 << 20, &n))
             return fail("--size %s: expected 0..16777216 bytes", arg);
@@ -215,6 +206,28 @@ bool applyOption(int id, const char *arg, LoadOptions *out)
         if (!parseInt(arg, 1, 1 << 30, &n))
             return fail("--pid %s: expected a process id", arg);
         out->pid = pid_t(n);
+        return true;
+    case OptThreads:
+        if (!parseInt(arg, 1, 64, &n))
+            return fail("--threads %s: expected 1..64", arg);
+        out->threads = int(n);
+        return true;
+    }
+    return fail("%s: unknown option", arg ? arg : "?");
+}
+
+bool applyOption(int id, const char *arg, LoadOptions *out)
+{
+    switch (id) {
+    case OptUrl:
+        return parseUrl(arg, out);
+    case OptMode:
+        if (std::strcmp(arg, "interval") == 0)
+            out->mode = LoadOptions::Mode::Interval;
+        else if (std::strcmp(arg, "ceiling") == 0)
+            out->mode = LoadOptions::Mode::Ceiling;
+        else
+            return fail("--mode %s: expected interval or ceiling", arg);
         return true;
     case OptIdPrefix:
         out->idPrefix = arg;
@@ -232,16 +245,11 @@ bool applyOption(int id, const char *arg, LoadOptions *out)
         else
             return fail("--expect %s: expected echo or any", arg);
         return true;
-    case OptThreads:
-        if (!parseInt(arg, 1, 64, &n))
-            return fail("--threads %s: expected 1..64", arg);
-        out->threads = int(n);
-        return true;
     case OptHelp:
         std::fputs(Usage, stdout);
         std::exit(0);
     }
-    return fail("%s: unknown option", arg ? arg : "?");
+    return applyNumber(id, arg, out);
 }
 
 } // namespace

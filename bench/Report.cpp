@@ -49,6 +49,7 @@ public:
     void add(const std::string &key, uint64_t v) { add(key, number(v)); }
     void add(const std::string &key, double v, int decimals) { add(key, number(v, decimals)); }
     void text(const std::string &key, const std::string &v) { m_fields.push_back({key, v, jsonString(v)}); }
+    void missing(const std::string &key) { m_fields.push_back({key, "-", "null"}); }
 
     // A CountMap as "k=n, k=n" and {"k":n,...}; name() turns a key into its label.
     template<typename Name>
@@ -123,13 +124,20 @@ void addConnections(Fields &f, const Totals &t, const RunClock &clock)
     f.add("conn_closed_by_server", t.closedByServer);
     f.counts("conn_close_codes", t.closeCodes, [](int c) { return std::to_string(c); });
     f.add("conn_protocol_errors", t.protocolErrors);
-    f.add("ramp_last_open_s", t.lastOpenUs ? seconds(t.lastOpenUs - clock.startUs) : 0.0, 3);
-    f.add("ramp_taken_s", t.lastSettledUs ? seconds(t.lastSettledUs - clock.startUs) : 0.0, 3);
+    if (t.lastOpenUs)
+        f.add("ramp_last_open_s", seconds(t.lastOpenUs - clock.startUs), 3);
+    else
+        f.missing("ramp_last_open_s");
+    if (t.lastSettledUs)
+        f.add("ramp_taken_s", seconds(t.lastSettledUs - clock.startUs), 3);
+    else
+        f.missing("ramp_taken_s"); // no attempt was ever settled
 }
 
-void addMessages(Fields &f, const Totals &t, const RunClock &clock)
+void addMessages(Fields &f, const Totals &t, const RunClock &clock, int64_t endUs)
 {
-    const double window = seconds(clock.windowEndUs - clock.windowStartUs);
+    // An interrupted run measured only until it stopped.
+    const double window = seconds(std::max<int64_t>(0, std::min(clock.windowEndUs, endUs) - clock.windowStartUs));
     f.add("msgs_sent", t.sent);
     f.add("msgs_replies_received", t.received);
     f.add("msgs_answered", t.answered);
@@ -235,18 +243,19 @@ void printProgress(const std::vector<std::unique_ptr<ThreadStats>> &stats, const
 }
 
 void printReport(const LoadOptions &options, const RunClock &clock, int64_t endUs, const Totals &totals,
-                 const DaemonSamples &daemon, const SelfUsage &self)
+                 const DaemonSamples &daemon, const SelfUsage &self, bool interrupted)
 {
     Fields f;
     addSetup(f, options);
     addConnections(f, totals, clock);
-    addMessages(f, totals, clock);
+    addMessages(f, totals, clock, endUs);
     if (options.pid > 0) {
         f.add("daemon_pid", uint64_t(options.pid));
         addDaemon(f, daemon, totals.established);
     }
     const double run = seconds(endUs - clock.startUs);
     f.add("run_s", run, 3);
+    f.add("interrupted", uint64_t(interrupted));
     f.add("loadgen_cpu_s", self.cpuSeconds, 2);
     f.add("loadgen_cpu_pct", run > 0 ? 100 * self.cpuSeconds / run : 0.0, 1);
     f.add("loadgen_max_rss_mb", double(self.maxRssKb) / 1024, 1);

@@ -46,6 +46,6 @@ void printProgress(const std::vector<std::unique_ptr<ThreadStats>> &stats, const
                    int64_t now, Progress *last);
 
 void printReport(const LoadOptions &options, const RunClock &clock, int64_t endUs, const Totals &totals,
-                 const DaemonSamples &daemon, const SelfUsage &self);
+                 const DaemonSamples &daemon, const SelfUsage &self, bool interrupted);
 
 } // namespace loadgen

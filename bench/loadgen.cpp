@@ -5,6 +5,8 @@
 
 #include <sys/resource.h>
 
+#include <csignal>
+
 #include <algorithm>
 #include <condition_variable>
 #include <cstdio>
@@ -127,6 +129,18 @@ void monitor(const LoadOptions &options, const RunClock &clock, Rendezvous *r,
     }
 }
 
+// Ctrl-C or SIGTERM ends the run early but still prints the report; a second one
+// kills the process the default way.
+void installStopHandler()
+{
+    struct sigaction action{};
+    action.sa_handler = [](int) { Engine::stopAll(); };
+    action.sa_flags = SA_RESETHAND;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, nullptr);
+    sigaction(SIGTERM, &action, nullptr);
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -168,6 +182,7 @@ int main(int argc, char **argv)
                  options.mode == LoadOptions::Mode::Ceiling ? "ceiling" : "interval",
                  options.durationSeconds);
 
+    installStopHandler();
     std::vector<std::thread> threads;
     for (auto &engine : engines)
         threads.emplace_back(loopThread, engine.get(), &rendezvous);
@@ -185,6 +200,6 @@ int main(int argc, char **argv)
     for (auto &t : threads)
         t.join();
 
-    printReport(options, clock, endUs, sumStats(stats), daemon, selfUsage());
+    printReport(options, clock, endUs, sumStats(stats), daemon, selfUsage(), Engine::stopped());
     return 0;
 }

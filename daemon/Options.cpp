@@ -188,7 +188,7 @@ bool setCallTimeout(const QString &value, ParsedOptions *out, QString *why)
     qint64 s = 0;
     if (!parseNumber(value, 1, MaxSeconds, u"seconds"_s, &s, why))
         return false;
-    out->config.callTimeoutS = int(s);
+    out->config.callTimeoutMs = int(s) * 1000;
     return true;
 }
 

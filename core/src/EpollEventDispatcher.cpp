@@ -140,11 +140,13 @@ void EpollEventDispatcher::drainWakeUp()
     m_wakeUpPending.store(false, std::memory_order_release);
 }
 
-bool EpollEventDispatcher::onOwnThread(const char *what) const
+// Every structure here belongs to the dispatcher's thread; only wakeUp() and
+// interrupt() may come from elsewhere.
+bool EpollEventDispatcher::onOwnThread(const char *what, const QObject *object) const
 {
-    if (QThread::currentThread() == thread())
+    if (QThread::currentThread() == thread() && (!object || object->thread() == thread()))
         return true;
-    qCWarning(lcEpoll, "%s: called from another thread, ignored", what);
+    qCWarning(lcEpoll, "%s: called from or for another thread, ignored", what);
     return false;
 }
 
@@ -159,7 +161,7 @@ void EpollEventDispatcher::registerSocketNotifier(QSocketNotifier *notifier)
         qCWarning(lcEpoll, "registerSocketNotifier: invalid socket %d", fd);
         return;
     }
-    if (notifier->thread() != thread() || !onOwnThread("registerSocketNotifier"))
+    if (!onOwnThread("registerSocketNotifier", notifier))
         return;
 
     FdWatch &watch = m_watches[fd];
@@ -303,7 +305,7 @@ void EpollEventDispatcher::registerTimer(int timerId, qint64 interval, Qt::Timer
         qCWarning(lcEpoll, "registerTimer: invalid arguments");
         return;
     }
-    if (object->thread() != thread() || !onOwnThread("registerTimer"))
+    if (!onOwnThread("registerTimer", object))
         return;
     if (const auto old = m_timers.find(timerId); old != m_timers.end())
         removeTimer(old);

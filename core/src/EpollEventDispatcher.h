@@ -83,7 +83,7 @@ private:
     };
     using ObjectTimer = std::pair<quintptr, int>;
 
-    bool onOwnThread(const char *what) const;
+    bool onOwnThread(const char *what, const QObject *object = nullptr) const;
     void updateWatch(int fd, FdWatch *watch);
 
     int waitAndDispatchSockets(int timeoutMs);

@@ -102,6 +102,7 @@ MetricsTotals Metrics::totals() const
         t.latencySumUs += get(w->latencySumUs);
         for (size_t i = 0; i < t.pushes.size(); ++i)
             t.pushes[i] += get(w->pushes[i]);
+        t.framesRejected += get(w->framesRejected);
     }
     return t;
 }
@@ -141,6 +142,9 @@ QByteArray Metrics::prometheusText() const
     for (size_t i = 0; i < t.pushes.size(); ++i)
         appendSample(out, QByteArray("ws2api_pushes_total{outcome=\"") + QByteArray(PushOutcomeNames[i]) + "\"}",
                      t.pushes[i]);
+    appendMetric(out, "ws2api_frames_rejected_total", "counter",
+                 "OCPP frames from clients that were malformed or answered nothing we sent.");
+    appendSample(out, "ws2api_frames_rejected_total", t.framesRejected);
     return out;
 }
 

@@ -31,6 +31,7 @@ struct WorkerCounters
     std::array<std::atomic<quint64>, LatencyBoundsUs.size() + 1> latencyBuckets{};
     std::atomic<quint64> latencySumUs{0};
     std::array<std::atomic<quint64>, size_t(Push::Count)> pushes{};
+    std::atomic<quint64> framesRejected{0};  // ocpp: malformed or unmatched frames
 
     static void bump(std::atomic<quint64> &counter, quint64 by = 1)
     {
@@ -55,6 +56,7 @@ struct MetricsTotals
     std::array<quint64, WorkerCounters::LatencyBoundsUs.size() + 1> latencyBuckets{};
     quint64 latencySumUs = 0;
     std::array<quint64, size_t(WorkerCounters::Push::Count)> pushes{};
+    quint64 framesRejected = 0;
 
     quint64 apiErrors() const;
     quint64 apiRequests() const;

@@ -16,6 +16,7 @@
 #include "IncomingConnection.h"
 #include "Metrics.h"
 #include "PushEndpoint.h"
+#include "modes/OcppMode.h"
 #include "modes/PlainMode.h"
 
 Q_LOGGING_CATEGORY(lcWorker, "ws2api.worker", QtInfoMsg)
@@ -74,7 +75,16 @@ void Worker::start(const QList<Worker *> &allWorkers)
     Q_ASSERT(QThread::currentThread() == thread());
     m_workers = allWorkers;
     const ProxyConfig &config = m_shared.config;
-    m_mode = std::make_unique<PlainMode>(m_shared.apiBasePath);
+    if (config.mode == ProxyConfig::Mode::Ocpp) {
+        OcppMode::Settings ocpp;
+        ocpp.subprotocols = config.subprotocols;
+        ocpp.defaultSubprotocol = config.defaultSubprotocol;
+        ocpp.callQueue = config.callQueue;
+        ocpp.callTimeoutMs = config.callTimeoutMs;
+        m_mode = std::make_unique<OcppMode>(m_shared.apiBasePath, std::move(ocpp));
+    } else {
+        m_mode = std::make_unique<PlainMode>(m_shared.apiBasePath);
+    }
 
     ApiClientConfig api;
     api.host = QString::fromLatin1(m_shared.apiHost);

@@ -2,6 +2,7 @@
 
 #include <QSignalSpy>
 #include <QTest>
+#include <QWebSocketHandshakeOptions>
 
 namespace ws2api::test {
 
@@ -44,11 +45,13 @@ QUrl TestProxy::wsUrl(const QString &path) const
     return QUrl(QStringLiteral("ws://127.0.0.1:%1%2").arg(port()).arg(path));
 }
 
-std::unique_ptr<QWebSocket> TestProxy::connectClient(const QString &path)
+std::unique_ptr<QWebSocket> TestProxy::connectClient(const QString &path, const QStringList &subprotocols)
 {
     auto socket = std::make_unique<QWebSocket>();
     QSignalSpy connected(socket.get(), &QWebSocket::connected);
-    socket->open(wsUrl(path));
+    QWebSocketHandshakeOptions options;
+    options.setSubprotocols(subprotocols);
+    socket->open(wsUrl(path), options);
     if (!connected.wait(10000) && connected.isEmpty())
         return nullptr;
     return socket;

@@ -24,8 +24,8 @@ struct TestProxy
     quint16 port() const { return proxy->listenPort(); }
     quint16 pushPort() const { return proxy->pushPort(); }
     QUrl wsUrl(const QString &path) const;
-    // A QWebSocket connected to `path`; nullptr if it did not open.
-    std::unique_ptr<QWebSocket> connectClient(const QString &path);
+    // A QWebSocket connected to `path`, offering `subprotocols`; nullptr if it did not open.
+    std::unique_ptr<QWebSocket> connectClient(const QString &path, const QStringList &subprotocols = {});
 };
 
 } // namespace ws2api::test

@@ -37,7 +37,7 @@ QVariantMap fields(const ParsedOptions &o)
         {u"mode"_s, c.mode == ws2api::ProxyConfig::Mode::Ocpp ? u"ocpp"_s : u"plain"_s},
         {u"pushToken"_s, c.pushToken}, {u"pushAllow"_s, subnets(c.pushAllow)},
         {u"threads"_s, c.threads}, {u"adminName"_s, c.adminName},
-        {u"apiTimeoutMs"_s, c.apiTimeoutMs}, {u"callTimeoutS"_s, c.callTimeoutS},
+        {u"apiTimeoutMs"_s, c.apiTimeoutMs}, {u"callTimeoutMs"_s, c.callTimeoutMs},
         {u"callQueue"_s, c.callQueue}, {u"subprotocols"_s, c.subprotocols},
         {u"defaultSubprotocol"_s, c.defaultSubprotocol}, {u"maxMessage"_s, c.maxMessage},
         {u"pingIntervalMs"_s, c.pingIntervalMs}, {u"notifyDisconnect"_s, c.notifyDisconnect},
@@ -152,7 +152,7 @@ void TestOptions::goodArguments_data()
     QTest::addRow("api-timeout") << QStringList{u"--api-timeout"_s, u"250"_s}
                                  << QVariantMap{{u"apiTimeoutMs"_s, 250}};
     QTest::addRow("call-timeout") << QStringList{u"--call-timeout"_s, u"5"_s}
-                                  << QVariantMap{{u"callTimeoutS"_s, 5}};
+                                  << QVariantMap{{u"callTimeoutMs"_s, 5000}};
     QTest::addRow("call-queue 0") << QStringList{u"--call-queue"_s, u"0"_s} << QVariantMap{{u"callQueue"_s, 0}};
     QTest::addRow("subprotocols") << QStringList{u"--subprotocols"_s, u"ocpp1.6, ocpp2.0.1"_s}
                                   << QVariantMap{{u"subprotocols"_s, QStringList{u"ocpp1.6"_s, u"ocpp2.0.1"_s}}};
@@ -308,7 +308,7 @@ void TestOptions::configFile()
                      {u"pushToken"_s, "tok"_ba},
                      {u"pushAllow"_s, QStringList{u"10.0.0.0/8"_s, u"192.168.0.0/16"_s}},
                      {u"threads"_s, 2}, {u"adminName"_s, u"none"_s}, {u"apiTimeoutMs"_s, 500},
-                     {u"callTimeoutS"_s, 7}, {u"callQueue"_s, 3},
+                     {u"callTimeoutMs"_s, 7000}, {u"callQueue"_s, 3},
                      {u"subprotocols"_s, QStringList{u"ocpp2.0.1"_s, u"ocpp1.6"_s}},
                      {u"defaultSubprotocol"_s, u"ocpp1.6"_s}, {u"maxMessage"_s, qint64(4096)},
                      {u"pingIntervalMs"_s, 0}, {u"notifyDisconnect"_s, false},

@@ -37,7 +37,7 @@ struct ProxyConfig
     QString adminName = QStringLiteral("ws2apid");  // "none" disables
 
     int apiTimeoutMs = 10000;
-    int callTimeoutS = 60;
+    int callTimeoutMs = 60000;
     int callQueue = 16;
     QStringList subprotocols = {QStringLiteral("ocpp2.1"), QStringLiteral("ocpp2.0.1"),
                                 QStringLiteral("ocpp1.6")};

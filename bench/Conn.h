@@ -1,0 +1,34 @@
+#pragma once
+
+// One load generator connection. Kept small on purpose: tens of thousands live at
+// once. The buffers stay empty (no allocation) unless a socket leaves a partial frame
+// behind or will not take a whole write.
+
+#include <cstdint>
+#include <vector>
+
+namespace loadgen {
+
+struct Conn
+{
+    // Interval mode tolerates a few unanswered messages per connection before it
+    // skips sends; ceiling mode never has more than one.
+    static constexpr uint8_t RingSize = 8;
+
+    enum class State : uint8_t { Idle, Connecting, Upgrading, Open, Done };
+
+    int fd = -1;
+    uint32_t id = 0;     // the global connection index
+    uint32_t events = 0; // what epoll watches for
+    State state = State::Idle;
+    uint8_t ringHead = 0;
+    uint8_t ringCount = 0;
+    uint8_t fragmentOpcode = 0; // a fragmented message is being reassembled
+    uint32_t nextSeq = 0;       // outstanding messages are nextSeq - ringCount ... nextSeq - 1
+    int64_t sentAt[RingSize] = {};
+    std::vector<uint8_t> rx;
+    std::vector<uint8_t> tx;
+    std::vector<uint8_t> fragment;
+};
+
+} // namespace loadgen

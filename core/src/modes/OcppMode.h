@@ -1,0 +1,43 @@
+#pragma once
+
+#include <QStringList>
+
+#include "modes/WireMode.h"
+
+namespace ws2api {
+
+// OCPP-J RPC (1.6-J, 2.0.1, 2.1): a station's CALLs become POST <api>/call/...,
+// the API's answers become CALLRESULT or CALLERROR; the API's CALLs to a station go
+// out one at a time, and the station's answers reach the API as /result/ or /error/.
+class OcppMode final : public WireMode
+{
+public:
+    struct Settings
+    {
+        QStringList subprotocols;   // supported, from --subprotocols
+        QString defaultSubprotocol; // for clients that offer none; empty: refuse them
+        int callQueue = 16;
+        int callTimeoutMs = 60000;
+    };
+
+    OcppMode(QByteArray apiBasePath, Settings settings);
+
+    std::optional<QString> negotiate(const QList<QByteArray> &offered) const override;
+    ApiRequest connectRequest(const ConnectInfo &info) const override;
+    ApiRequest disconnectRequest(const QByteArray &clientId, const QString &reason) const override;
+    std::unique_ptr<ModeSession> newSession(ClientSession &session) const override;
+    PushParse parsePush(const HttpRequest &request) const override;
+
+    const Settings &settings() const { return m_settings; }
+    // POST <api>/<kind>/<Action>/<ClientId>/<MessageId> with a JSON body.
+    ApiRequest rpcRequest(QByteArrayView kind, QByteArrayView action, QByteArrayView clientId,
+                          QByteArrayView messageId, QByteArray body) const;
+
+protected:
+    bool isAcceptToken(QByteArrayView body) const override;
+
+private:
+    Settings m_settings;
+};
+
+} // namespace ws2api
