@@ -9,6 +9,7 @@ namespace ws2api {
 
 namespace {
 constexpr int ResumeAfterMs = 200;
+constexpr int ListenBacklog = 4096;  // the kernel caps it at net.core.somaxconn
 }
 
 Listener::Listener(ListenerRole role, Handoff handoff, QObject *parent)
@@ -16,6 +17,8 @@ Listener::Listener(ListenerRole role, Handoff handoff, QObject *parent)
     , m_role(role)
     , m_handoff(std::move(handoff))
 {
+    // Qt's default backlog of 50 turns a burst of connects into SYN retransmits.
+    setListenBacklogSize(ListenBacklog);
     connect(this, &QTcpServer::acceptError, this, [this](QAbstractSocket::SocketError error) {
         // Out of descriptors (or similar): Qt has paused accepting; waiting
         // connections stay in the kernel's backlog until some close.

@@ -1,6 +1,7 @@
 #include "Worker.h"
 
 #include <QDateTime>
+#include <algorithm>
 #include <QElapsedTimer>
 #include <QLoggingCategory>
 #include <QPointer>
@@ -24,6 +25,8 @@ Q_LOGGING_CATEGORY(lcWorker, "ws2api.worker", QtInfoMsg)
 namespace ws2api {
 
 namespace {
+
+constexpr int MaxPingSlices = 100;
 
 // The TCP 4-tuple names one connection on this worker, before and after the
 // QWebSocketServer turns its QTcpSocket into a QWebSocket.
@@ -99,9 +102,12 @@ void Worker::start(const QList<Worker *> &allWorkers)
     m_push = new PushEndpoint(this);
 
     if (config.pingIntervalMs > 0) {
+        // Each tick pings one slice of the clients, so that 19k pings do not leave in
+        // one burst that stalls replies behind them.
+        m_pingSlices = std::clamp(config.pingIntervalMs / 100, 1, MaxPingSlices);
         m_pingTimer = new QTimer(this);
         m_pingTimer->callOnTimeout(this, &Worker::pingSweep);
-        m_pingTimer->start(config.pingIntervalMs);
+        m_pingTimer->start(config.pingIntervalMs / m_pingSlices);
     }
 }
 
@@ -270,8 +276,9 @@ void Worker::sessionEnded(ClientSession *session)
 void Worker::pingSweep()
 {
     const qint64 deadline = QDateTime::currentMSecsSinceEpoch() - 2 * qint64(config().pingIntervalMs);
+    const quint64 slice = m_pingTick++ % quint64(m_pingSlices);
     for (ClientSession *session : std::as_const(m_sessions)) {
-        if (!session->isOpen())
+        if (session->serial() % quint64(m_pingSlices) != slice || !session->isOpen())
             continue;
         if (session->lastActivityMs() < deadline)
             session->abortDeadPeer();

@@ -110,6 +110,8 @@ private:
     QHash<QString, QWebSocketServer *> m_wsServers;
     PushEndpoint *m_push = nullptr;
     QTimer *m_pingTimer = nullptr;
+    int m_pingSlices = 1;
+    quint64 m_pingTick = 0;
     QHash<quint64, ClientSession *> m_sessions;
     // Upgrades handed to a QWebSocketServer, by TCP 4-tuple, until its newConnection().
     struct Upgrading

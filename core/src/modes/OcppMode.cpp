@@ -99,8 +99,7 @@ PushParse OcppMode::parsePush(const HttpRequest &request) const
     parse.message.action = *action;
     parse.message.messageId = *messageId;
     parse.message.payload = request.body;
-    const qsizetype idLength = QString::fromUtf8(*messageId).size();
-    if (messageId->isEmpty() || idLength > ocpp::MaxMessageIdLength) {
+    if (!ocpp::isValidMessageId(*messageId)) {
         parse.status = 400;
         parse.error = "MessageId must be 1 to 36 characters";
     } else if (!ocpp::isJsonObject(request.body)) {
