@@ -241,6 +241,8 @@ private Q_SLOTS:
         QTest::addRow("2.0.1 wrong field type") << V201 << R"([2,"7",5,{}])" << R"([4,"7","RpcFrameworkError")";
         QTest::addRow("2.0.1 unknown type") << V201 << R"([9,"8","X",{}])" << R"([4,"8","MessageTypeNotSupported")";
         QTest::addRow("1.6 unknown type is ignored") << V16 << R"([9,"8","X",{}])" << QString();
+        QTest::addRow("2.0.1 id too long") << V201 << R"([2,"0123456789012345678901234567890123456","Heartbeat",{}])"
+                                           << R"([4,"0123456789012345678901234567890123456","RpcFrameworkError")";
         QTest::addRow("2.0.1 has no SEND") << V201 << R"([6,"9","X",{}])" << R"([4,"9","MessageTypeNotSupported")";
     }
 
