@@ -26,7 +26,8 @@ ClientSession::ClientSession(Worker *worker, QWebSocket *socket, QByteArray clie
     , m_serial(serial)
     , m_protocol(std::move(protocol))
     , m_mode(worker->mode().newSession(*this))
-    , m_lastActivityMs(nowMs())
+    , m_connectedAtMs(nowMs())
+    , m_lastActivityMs(m_connectedAtMs)
 {
     m_socket->setParent(this);
     const auto maxMessage = quint64(worker->config().maxMessage);
@@ -45,9 +46,31 @@ ClientSession::ClientSession(Worker *worker, QWebSocket *socket, QByteArray clie
 
 ClientSession::~ClientSession() = default;
 
+ConnectionInfo ClientSession::info() const
+{
+    ConnectionInfo info;
+    info.clientId = m_clientId;
+    if (m_socket) {
+        QHostAddress peer = m_socket->peerAddress();
+        bool isV4 = false;
+        if (const quint32 v4 = peer.toIPv4Address(&isV4); isV4)
+            peer = QHostAddress(v4);
+        info.remote = peer.protocol() == QAbstractSocket::IPv6Protocol
+            ? QStringLiteral("[%1]:%2").arg(peer.toString()).arg(m_socket->peerPort())
+            : QStringLiteral("%1:%2").arg(peer.toString()).arg(m_socket->peerPort());
+    }
+    info.protocol = m_protocol;
+    info.connectedAtMs = m_connectedAtMs;
+    info.messagesIn = m_messagesIn;
+    info.messagesOut = m_messagesOut;
+    info.lastActivityMs = m_lastActivityMs;
+    return info;
+}
+
 void ClientSession::onMessage(ClientMessage message)
 {
     m_lastActivityMs = nowMs();
+    ++m_messagesIn;
     WorkerCounters::bump(m_worker->counters().messagesIn);
     m_mode->clientMessage(std::move(message));
 }
@@ -105,6 +128,7 @@ int ClientSession::send(const ClientMessage &message)
         m_socket->sendBinaryMessage(message.data);
     else
         m_socket->sendTextMessage(QString::fromUtf8(message.data));
+    ++m_messagesOut;
     WorkerCounters::bump(m_worker->counters().messagesOut);
     return 200;
 }

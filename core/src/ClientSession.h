@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "modes/WireMode.h"
+#include "ws2api/AdminTypes.h"
 
 class QWebSocket;
 
@@ -38,6 +39,7 @@ public:
     bool isOpen() const { return m_socket != nullptr && !m_closing; }
     Worker &worker() const { return *m_worker; }
     ModeSession &mode() const { return *m_mode; }
+    ConnectionInfo info() const;
 
     // All below are called on the worker thread.
 
@@ -78,7 +80,10 @@ private:
     bool m_notifyApi = true;
     bool m_ended = false;
     QString m_closeReason;
+    qint64 m_connectedAtMs;
     qint64 m_lastActivityMs;
+    quint64 m_messagesIn = 0;
+    quint64 m_messagesOut = 0;
 };
 
 } // namespace ws2api

@@ -1,6 +1,10 @@
 #include "ws2api/Proxy.h"
 
 #include <QCoreApplication>
+#include <QDateTime>
+#include <QUtf8StringView>
+#include <QUuid>
+#include <algorithm>
 #include <QLoggingCategory>
 #include <QThread>
 
@@ -9,6 +13,7 @@
 #include "Listener.h"
 #include "Metrics.h"
 #include "Worker.h"
+#include "modes/OcppFrame.h"
 #ifdef WS2API_HAVE_EPOLL
 #include "EpollEventDispatcher.h"
 #endif
@@ -55,6 +60,7 @@ public:
     int nextWorker = 0;
     int draining = 0;
     bool running = false;
+    qint64 startedAtMs = 0;
 
     bool resolveApi(Worker::Shared *shared, QString *error);
     bool startWorkers(const Worker::Shared &shared);
@@ -176,6 +182,7 @@ bool Proxy::start(const ProxyConfig &config, QString *error)
         return false;
     }
     d->running = true;
+    d->startedAtMs = QDateTime::currentMSecsSinceEpoch();
     return true;
 }
 
@@ -200,6 +207,104 @@ void Proxy::stop()
         }, Qt::QueuedConnection);
         QMetaObject::invokeMethod(worker, &Worker::shutdown, Qt::QueuedConnection);
     }
+}
+
+ProxyStats Proxy::stats() const
+{
+    ProxyStats stats;
+    if (!d->metrics)
+        return stats;
+    const MetricsTotals t = d->metrics->totals();
+    stats.connections = t.connections;
+    stats.messagesIn = t.messagesIn;
+    stats.messagesOut = t.messagesOut;
+    stats.apiRequests = t.apiRequests();
+    stats.apiErrors = t.apiErrors();
+    stats.apiLatencyP50Ms = t.latencyQuantileMs(0.5);
+    stats.apiLatencyP99Ms = t.latencyQuantileMs(0.99);
+    for (quint64 count : t.pushes)
+        stats.pushes += count;
+    stats.pushesDelivered = t.pushes[size_t(WorkerCounters::Push::Delivered)];
+    return stats;
+}
+
+qint64 Proxy::startedAtMs() const
+{
+    return d->startedAtMs;
+}
+
+void Proxy::connections(const QString &filter, qsizetype offset, qsizetype limit,
+                        std::function<void(const ConnectionPage &)> done)
+{
+    // Every worker lists its own clients on its own thread; the last answer pages them.
+    struct Gather
+    {
+        int waiting;
+        QList<ConnectionInfo> all;
+    };
+    auto gather = std::make_shared<Gather>(Gather{int(d->workers.size()), {}});
+    auto finish = [gather, offset, limit, done] {
+        std::sort(gather->all.begin(), gather->all.end(),
+                  [](const ConnectionInfo &a, const ConnectionInfo &b) { return a.clientId < b.clientId; });
+        ConnectionPage page;
+        page.total = gather->all.size();
+        const qsizetype from = std::clamp<qsizetype>(offset, 0, page.total);
+        page.items = gather->all.mid(from, std::max<qsizetype>(0, limit));
+        done(page);
+    };
+    if (gather->waiting == 0)
+        return QMetaObject::invokeMethod(this, finish, Qt::QueuedConnection), void();
+    for (Worker *worker : std::as_const(d->workers)) {
+        QMetaObject::invokeMethod(worker, [this, worker, filter, gather, finish] {
+            QList<ConnectionInfo> mine = worker->connections(filter);
+            QMetaObject::invokeMethod(this, [gather, finish, mine = std::move(mine)] {
+                gather->all += mine;
+                if (--gather->waiting == 0)
+                    finish();
+            }, Qt::QueuedConnection);
+        }, Qt::QueuedConnection);
+    }
+}
+
+void Proxy::push(const AdminPush &push, std::function<void(int, const QByteArray &)> done)
+{
+    PushMessage message;
+    if (d->config.mode == ProxyConfig::Mode::Ocpp) {
+        message.action = push.action;
+        message.payload = push.payload.isEmpty() ? QByteArray("{}") : push.payload;
+        message.messageId = push.messageId.isEmpty()
+            ? QUuid::createUuid().toByteArray(QUuid::WithoutBraces)
+            : push.messageId;
+        if (message.action.isEmpty() || !ocpp::isJsonObject(message.payload)
+            || !ocpp::isValidMessageId(message.messageId))
+            return done(400, "an OCPP push needs an Action, a JSON object payload and a MessageId of 1 to 36 characters");
+    } else {
+        message.payload = push.message;
+        message.binary = push.binary;
+        if (message.payload.isEmpty() || (!message.binary && !QUtf8StringView(message.payload).isValidUtf8()))
+            return done(400, "a text push must be non-empty UTF-8");
+    }
+    if (d->workers.isEmpty())
+        return done(503, "not running");
+    Worker *worker = d->workers.first();
+    QMetaObject::invokeMethod(worker, [this, worker, clientId = push.clientId, message, done] {
+        worker->routePush(clientId, message, [this, done](int status, const QByteArray &text) {
+            QMetaObject::invokeMethod(this, [done, status, text] { done(status, text); },
+                                      Qt::QueuedConnection);
+        });
+    }, Qt::QueuedConnection);
+}
+
+bool Proxy::disconnectClient(const QByteArray &clientId, int code, const QString &reason)
+{
+    const auto owner = d->registry.find(clientId);
+    if (!owner || owner->worker < 0 || owner->worker >= d->workers.size())
+        return false;
+    Worker *worker = d->workers.at(owner->worker);
+    QMetaObject::invokeMethod(worker, [worker, serial = owner->session, code, reason] {
+        worker->closeSession(serial, code, reason, true);
+    }, Qt::QueuedConnection);
+    return true;
 }
 
 quint16 Proxy::listenPort() const

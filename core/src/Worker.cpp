@@ -194,6 +194,18 @@ void Worker::closeSession(quint64 serial, int code, const QString &reason, bool 
         session->close(code, reason, notifyApi);
 }
 
+QList<ConnectionInfo> Worker::connections(const QString &filter) const
+{
+    Q_ASSERT(QThread::currentThread() == thread());
+    const QByteArray needle = filter.toUtf8();
+    QList<ConnectionInfo> out;
+    for (const ClientSession *session : m_sessions) {
+        if (session->isOpen() && session->clientId().contains(needle))
+            out.append(session->info());
+    }
+    return out;
+}
+
 void Worker::routePush(const QByteArray &clientId, const PushMessage &push, const PushReply &reply)
 {
     const auto owner = m_shared.registry->find(clientId);

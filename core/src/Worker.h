@@ -11,6 +11,7 @@
 
 #include "ws2api/ProxyConfig.h"
 #include "modes/WireMode.h"
+#include "ws2api/AdminTypes.h"
 
 class QTcpSocket;
 class QTimer;
@@ -66,6 +67,9 @@ public:
                      const PushReply &reply);
     // Called on the worker thread: closes session `serial` (if still here).
     void closeSession(quint64 serial, int code, const QString &reason, bool notifyApi);
+
+    // Called on the worker thread: the open clients whose ClientId contains `filter`.
+    QList<ConnectionInfo> connections(const QString &filter) const;
 
     // Routes a push for `clientId` to its owning worker; `reply` runs on this thread.
     void routePush(const QByteArray &clientId, const PushMessage &push, const PushReply &reply);

@@ -2,8 +2,10 @@
 
 #include <QObject>
 #include <QString>
+#include <functional>
 #include <memory>
 
+#include "ws2api/AdminTypes.h"
 #include "ws2api/ProxyConfig.h"
 
 namespace ws2api {
@@ -28,6 +30,19 @@ public:
     // The bound addresses (useful with port 0).
     quint16 listenPort() const;
     quint16 pushPort() const;
+
+    // What the admin interface needs; all called on the Proxy's (main) thread, and
+    // every callback runs there too, later.
+    ProxyStats stats() const;
+    qint64 startedAtMs() const;
+    // Clients whose ClientId contains `filter`, sorted by ClientId, `limit` of them
+    // from `offset`.
+    void connections(const QString &filter, qsizetype offset, qsizetype limit,
+                     std::function<void(const ConnectionPage &)> done);
+    // `done(status, message)`: 200 queued, 404 unknown client, 400 bad payload, 503 full.
+    void push(const AdminPush &push, std::function<void(int status, const QByteArray &message)> done);
+    // Closes a client (the API hears of it as of any close); false when not connected.
+    bool disconnectClient(const QByteArray &clientId, int code, const QString &reason);
 
     // Makes the calling thread's future event loops use the epoll dispatcher where
     // available; call before constructing QCoreApplication.
