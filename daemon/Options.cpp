@@ -174,6 +174,16 @@ bool setAdmin(const QString &value, ParsedOptions *out, QString *why)
     return true;
 }
 
+bool setAdminGroup(const QString &value, ParsedOptions *out, QString *why)
+{
+    if (value.trimmed().isEmpty()) {
+        *why = u"needs a group name"_s;
+        return false;
+    }
+    out->config.adminGroup = value;  // looked up when the socket is made
+    return true;
+}
+
 bool setApiTimeout(const QString &value, ParsedOptions *out, QString *why)
 {
     qint64 ms = 0;
@@ -298,6 +308,8 @@ const OptionSpec Specs[] = {
      setThreads},
     {"admin"_L1, "NAME"_L1, "Local socket name or path of the admin interface; none disables "
      "it (default ws2apid)."_L1, setAdmin},
+    {"admin-group"_L1, "GROUP"_L1, "Members of GROUP may use the admin socket too "
+     "(default: its owner only)."_L1, setAdminGroup},
     {"api-timeout"_L1, "MS"_L1, "Timeout per API request (default 10000)."_L1, setApiTimeout},
     {"call-timeout"_L1, "S"_L1, "ocpp: how long a CALL pushed to a client waits for its "
      "answer (default 60)."_L1, setCallTimeout},

@@ -17,6 +17,7 @@
 #include <gperftools/profiler.h>
 #endif
 
+#include "AdminServer.h"
 #include "DemoGreeter.h"
 #include "Options.h"
 #include "SignalWatcher.h"
@@ -123,6 +124,14 @@ int main(int argc, char *argv[])
         return fail(error, 1);
     }
     qCInfo(lcDaemon).noquote() << ws2apid::startupLine(config, proxy.listenPort(), proxy.pushPort());
+    std::unique_ptr<ws2apid::AdminServer> admin;
+    if (config.adminName != u"none"_s) {
+        admin = std::make_unique<ws2apid::AdminServer>(&proxy, config, ws2apid::daemonVersion());
+        if (!admin->listen(config.adminName, config.adminGroup, &error)) {
+            stopProfiling(config);
+            return fail(u"admin: "_s + error, 1);
+        }
+    }
     if (config.demoApi)
         new ws2apid::DemoGreeter(config.listenAddress, proxy.listenPort(), &app);
 

@@ -3,6 +3,7 @@
 #include <QByteArray>
 #include <QByteArrayView>
 #include <QJsonObject>
+#include <QJsonValue>
 #include <QString>
 #include <optional>
 
@@ -67,5 +68,9 @@ struct Incoming
     QString errorMessage;
 };
 std::optional<Incoming> parseIncoming(QByteArrayView line, QString *error);
+
+// A JSON number that is a whole qint64 (JSON has only doubles); nullopt otherwise, for
+// ids and integer fields of bodies.
+std::optional<qint64> integerValue(const QJsonValue &value);
 
 } // namespace ws2api::admin

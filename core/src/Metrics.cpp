@@ -46,6 +46,19 @@ void WorkerCounters::countApi(Api outcome, quint64 latencyUs)
     bump(latencySumUs, latencyUs);
 }
 
+WorkerCounters::Push WorkerCounters::pushOutcome(int status)
+{
+    switch (status) {
+    case 200: return Push::Delivered;
+    case 401: return Push::Unauthorized;
+    case 403: return Push::Forbidden;
+    case 413: return Push::TooLarge;
+    case 503: return Push::QueueFull;
+    case 404: return Push::UnknownClient;
+    default: return Push::BadRequest;
+    }
+}
+
 quint64 MetricsTotals::apiRequests() const
 {
     quint64 sum = 0;

@@ -43,6 +43,8 @@ struct WorkerCounters
     }
     void countApi(Api outcome, quint64 latencyUs);
     void countPush(Push outcome) { bump(pushes[size_t(outcome)]); }
+    // The outcome a push answered with `status` counts as.
+    static Push pushOutcome(int status);
 };
 
 struct MetricsTotals

@@ -288,7 +288,8 @@ void Proxy::push(const AdminPush &push, std::function<void(int, const QByteArray
         return done(503, "not running");
     Worker *worker = d->workers.first();
     QMetaObject::invokeMethod(worker, [this, worker, clientId = push.clientId, message, done] {
-        worker->routePush(clientId, message, [this, done](int status, const QByteArray &text) {
+        worker->routePush(clientId, message, [this, worker, done](int status, const QByteArray &text) {
+            worker->counters().countPush(WorkerCounters::pushOutcome(status));
             QMetaObject::invokeMethod(this, [done, status, text] { done(status, text); },
                                       Qt::QueuedConnection);
         });

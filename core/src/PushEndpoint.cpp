@@ -15,20 +15,6 @@ namespace ws2api {
 
 namespace {
 
-using Push = WorkerCounters::Push;
-
-Push pushOutcome(int status)
-{
-    switch (status) {
-    case 200: return Push::Delivered;
-    case 401: return Push::Unauthorized;
-    case 403: return Push::Forbidden;
-    case 413: return Push::TooLarge;
-    case 503: return Push::QueueFull;
-    case 404: return Push::UnknownClient;
-    default: return Push::BadRequest;
-    }
-}
 
 // Compares in time independent of where the first difference is.
 bool constantTimeEquals(QByteArrayView a, QByteArrayView b)
@@ -115,7 +101,7 @@ void PushEndpoint::onError(HttpServerConnection *connection, HttpRequestReader::
     int status = authorize(connection, head);
     if (status == 0)
         status = 413;
-    m_worker->counters().countPush(pushOutcome(status));
+    m_worker->counters().countPush(WorkerCounters::pushOutcome(status));
     answer(connection, status, HttpResponse::reasonPhrase(status) + '\n', true);
 }
 
@@ -142,7 +128,7 @@ void PushEndpoint::onRequest(HttpServerConnection *connection, const HttpRequest
         status = parse.status;
     }
     if (status != 0) {
-        m_worker->counters().countPush(pushOutcome(status));
+        m_worker->counters().countPush(WorkerCounters::pushOutcome(status));
         return answer(connection, status,
                       parse.error.isEmpty() ? HttpResponse::reasonPhrase(status) + '\n'
                                             : parse.error + '\n');
@@ -150,7 +136,7 @@ void PushEndpoint::onRequest(HttpServerConnection *connection, const HttpRequest
     QPointer<HttpServerConnection> guard(connection);
     m_worker->routePush(parse.clientId, parse.message,
                         [this, guard](int outcome, const QByteArray &message) {
-        m_worker->counters().countPush(pushOutcome(outcome));
+        m_worker->counters().countPush(WorkerCounters::pushOutcome(outcome));
         if (guard)
             answer(guard, outcome, message.isEmpty() ? HttpResponse::reasonPhrase(outcome) + '\n'
                                                      : message + '\n');

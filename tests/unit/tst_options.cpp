@@ -37,6 +37,7 @@ QVariantMap fields(const ParsedOptions &o)
         {u"mode"_s, c.mode == ws2api::ProxyConfig::Mode::Ocpp ? u"ocpp"_s : u"plain"_s},
         {u"pushToken"_s, c.pushToken}, {u"pushAllow"_s, subnets(c.pushAllow)},
         {u"threads"_s, c.threads}, {u"adminName"_s, c.adminName},
+        {u"adminGroup"_s, c.adminGroup},
         {u"apiTimeoutMs"_s, c.apiTimeoutMs}, {u"callTimeoutMs"_s, c.callTimeoutMs},
         {u"callQueue"_s, c.callQueue}, {u"subprotocols"_s, c.subprotocols},
         {u"defaultSubprotocol"_s, c.defaultSubprotocol}, {u"maxMessage"_s, c.maxMessage},
@@ -149,6 +150,8 @@ void TestOptions::goodArguments_data()
     QTest::addRow("admin") << QStringList{u"--admin"_s, u"/run/ws2apid.sock"_s}
                            << QVariantMap{{u"adminName"_s, u"/run/ws2apid.sock"_s}};
     QTest::addRow("admin none") << QStringList{u"--admin"_s, u"none"_s} << QVariantMap{{u"adminName"_s, u"none"_s}};
+    QTest::addRow("admin-group") << QStringList{u"--admin-group"_s, u"ws2api"_s}
+                                 << QVariantMap{{u"adminGroup"_s, u"ws2api"_s}};
     QTest::addRow("api-timeout") << QStringList{u"--api-timeout"_s, u"250"_s}
                                  << QVariantMap{{u"apiTimeoutMs"_s, 250}};
     QTest::addRow("call-timeout") << QStringList{u"--call-timeout"_s, u"5"_s}
@@ -226,6 +229,7 @@ void TestOptions::badArguments_data()
     bad(u"--notify-disconnect"_s, {u"yes"_s, u"ON"_s});
     bad(u"--subprotocols"_s, {u"ocpp1.6,,ocpp2.1"_s, u""_s, u"ocpp1.5"_s, u"ocpp1.6,ocpp1.6"_s});
     bad(u"--admin"_s, {u""_s});
+    bad(u"--admin-group"_s, {u""_s, u" "_s});
     QTest::addRow("default-subprotocol not offered")
         << QStringList{u"--subprotocols"_s, u"ocpp2.1"_s, u"--default-subprotocol"_s, u"ocpp1.6"_s}
         << u"--default-subprotocol"_s;
@@ -260,7 +264,7 @@ void TestOptions::help()
         QVERIFY(r.output.contains(u"-cpuprofile=FILE"_s));
         QVERIFY(r.output.contains(u"-memprofile=FILE"_s));
     }
-    QCOMPARE(ws2apid::optionNames().size(), 19);  // SPEC's table plus --log-rules
+    QCOMPARE(ws2apid::optionNames().size(), 20);  // SPEC's table plus --log-rules, --admin-group
 }
 
 void TestOptions::version()

@@ -35,6 +35,7 @@ struct ProxyConfig
 
     int threads = 0;  // 0: one per core
     QString adminName = QStringLiteral("ws2apid");  // "none" disables
+    QString adminGroup;  // may use the admin socket too; empty: its owner only
 
     int apiTimeoutMs = 10000;
     int callTimeoutMs = 60000;

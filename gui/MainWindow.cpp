@@ -1,0 +1,302 @@
+#include "MainWindow.h"
+
+#include <QAction>
+#include <QCloseEvent>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QItemSelectionModel>
+#include <QLabel>
+#include <QLineEdit>
+#include <QLocale>
+#include <QPointer>
+#include <QPushButton>
+#include <QSettings>
+#include <QSplitter>
+#include <QStatusBar>
+#include <QTableView>
+#include <QToolBar>
+#include <QVBoxLayout>
+
+#include "AdminClient.h"
+#include "ConnectionsModel.h"
+#include "CountersPanel.h"
+#include "PushPanel.h"
+#include "RateChart.h"
+
+namespace ws2api::gui {
+
+namespace {
+
+constexpr int StatsIntervalMs = 1000;
+// Typing "CP-12" must not scan 100k connections five times over.
+constexpr int FilterDelayMs = 200;
+const QString SocketKey = QStringLiteral("daemon/socketName");
+const QString DefaultSocket = QStringLiteral("ws2apid");
+
+QString uptimeText(qint64 s)
+{
+    if (s < 60)
+        return MainWindow::tr("%1 s").arg(s);
+    if (s < 3600)
+        return MainWindow::tr("%1 min %2 s").arg(s / 60).arg(s % 60, 2, 10, QLatin1Char('0'));
+    if (s < 86400)
+        return MainWindow::tr("%1 h %2 min").arg(s / 3600).arg(s % 3600 / 60, 2, 10, QLatin1Char('0'));
+    return MainWindow::tr("%1 d %2 h").arg(s / 86400).arg(s % 86400 / 3600);
+}
+
+QGroupBox *group(const QString &title, QWidget *content, QWidget *parent)
+{
+    auto *box = new QGroupBox(title, parent);
+    auto *layout = new QVBoxLayout(box);
+    layout->addWidget(content);
+    return box;
+}
+
+} // namespace
+
+MainWindow::MainWindow(const QString &socketName, QWidget *parent)
+    : QMainWindow(parent)
+    , m_client(new AdminClient(this))
+{
+    setWindowTitle(QStringLiteral("ws2api-admin"));
+    m_model = new ConnectionsModel(m_client, this);
+    m_push = new PushPanel(m_client, this);
+
+    addToolBar(Qt::TopToolBarArea, buildConnectionBar());
+    m_lowerSplitter = new QSplitter(Qt::Horizontal, this);
+    m_lowerSplitter->addWidget(group(tr("Connections"), buildConnectionsPane(), this));
+    m_lowerSplitter->addWidget(group(tr("Test push"), m_push, this));
+    m_lowerSplitter->setStretchFactor(0, 3);
+    m_lowerSplitter->setStretchFactor(1, 1);
+    m_mainSplitter = new QSplitter(Qt::Vertical, this);
+    m_mainSplitter->addWidget(buildStatsPane());
+    m_mainSplitter->addWidget(m_lowerSplitter);
+    m_mainSplitter->setStretchFactor(0, 2);
+    m_mainSplitter->setStretchFactor(1, 3);
+    setCentralWidget(m_mainSplitter);
+
+    m_status = new QLabel(this);
+    m_status->setObjectName(QStringLiteral("daemonStatus"));
+    statusBar()->addPermanentWidget(m_status, 1);
+
+    connect(m_client, &AdminClient::connected, this, &MainWindow::onConnected);
+    connect(m_client, &AdminClient::disconnected, this, &MainWindow::onDisconnected);
+    connect(m_client, &AdminClient::statsEvent, this, [this](const QJsonObject &stats) {
+        m_counters->setStats(stats);
+        m_chart->addStats(stats);
+    });
+    connect(m_model, &ConnectionsModel::totalChanged, this, &MainWindow::updateTotal);
+    m_uptimeTimer.setInterval(1000);
+    connect(&m_uptimeTimer, &QTimer::timeout, this, &MainWindow::updateStatus);
+    m_client->subscribe(StatsIntervalMs);
+
+    resize(1200, 780);
+    restoreLayout();
+    connectToDaemon(socketName.isEmpty() ? QSettings().value(SocketKey, DefaultSocket).toString() : socketName);
+}
+
+MainWindow::~MainWindow() = default;
+
+QToolBar *MainWindow::buildConnectionBar()
+{
+    auto *bar = new QToolBar(tr("Daemon"), this);
+    bar->setObjectName(QStringLiteral("connectionBar"));
+    bar->setMovable(false);
+    bar->addWidget(new QLabel(tr("Daemon socket: "), bar));
+    m_socketEdit = new QLineEdit(bar);
+    m_socketEdit->setObjectName(QStringLiteral("socketEdit"));
+    m_socketEdit->setMaximumWidth(320);
+    m_socketEdit->setToolTip(tr("The name ws2apid was given with --admin (a local socket name or path)"));
+    bar->addWidget(m_socketEdit);
+    m_connectButton = new QPushButton(tr("Connect"), bar);
+    m_connectButton->setObjectName(QStringLiteral("connectButton"));
+    bar->addWidget(m_connectButton);
+    const auto connectNow = [this] {
+        if (!m_socketEdit->text().trimmed().isEmpty())
+            connectToDaemon(m_socketEdit->text().trimmed());
+    };
+    connect(m_connectButton, &QPushButton::clicked, this, connectNow);
+    connect(m_socketEdit, &QLineEdit::returnPressed, this, connectNow);
+    return bar;
+}
+
+QWidget *MainWindow::buildConnectionsPane()
+{
+    auto *pane = new QWidget(this);
+    auto *layout = new QVBoxLayout(pane);
+    layout->setContentsMargins(0, 0, 0, 0);
+    auto *row = new QHBoxLayout;
+    m_filter = new QLineEdit(pane);
+    m_filter->setObjectName(QStringLiteral("filterEdit"));
+    m_filter->setPlaceholderText(tr("Filter by ClientId…"));
+    m_filter->setClearButtonEnabled(true);
+    m_totalLabel = new QLabel(pane);
+    m_totalLabel->setObjectName(QStringLiteral("totalLabel"));
+    auto *disconnectButton = new QPushButton(tr("Disconnect selected"), pane);
+    disconnectButton->setObjectName(QStringLiteral("disconnectButton"));
+    row->addWidget(m_filter, 1);
+    row->addWidget(m_totalLabel);
+    row->addWidget(disconnectButton);
+    layout->addLayout(row);
+
+    m_table = buildTable(pane);
+    layout->addWidget(m_table, 1);
+
+    m_disconnectAction = new QAction(tr("Disconnect selected"), this);
+    m_disconnectAction->setShortcut(QKeySequence::Delete);
+    m_disconnectAction->setShortcutContext(Qt::WidgetShortcut);
+    m_table->addAction(m_disconnectAction);
+    m_table->setContextMenuPolicy(Qt::ActionsContextMenu);
+    connect(m_disconnectAction, &QAction::triggered, this, &MainWindow::disconnectSelected);
+    connect(disconnectButton, &QPushButton::clicked, m_disconnectAction, &QAction::trigger);
+    connect(m_table, &QTableView::doubleClicked, this, [this](const QModelIndex &index) {
+        const QString id = m_model->clientIdAt(index.row());
+        if (!id.isEmpty())
+            m_push->setClientId(id);
+    });
+    m_filterTimer.setSingleShot(true);
+    m_filterTimer.setInterval(FilterDelayMs);
+    connect(m_filter, &QLineEdit::textChanged, &m_filterTimer, qOverload<>(&QTimer::start));
+    connect(&m_filterTimer, &QTimer::timeout, this, [this] { m_model->setFilter(m_filter->text().trimmed()); });
+    updateTotal(0);
+    return pane;
+}
+
+QTableView *MainWindow::buildTable(QWidget *parent)
+{
+    auto *table = new QTableView(parent);
+    table->setObjectName(QStringLiteral("connectionsView"));
+    table->setModel(m_model);
+    table->setSelectionBehavior(QAbstractItemView::SelectRows);
+    table->setSelectionMode(QAbstractItemView::ExtendedSelection);
+    table->setAlternatingRowColors(true);
+    table->setWordWrap(false);
+    // Fixed row heights and no row header: nothing asks the model about rows it
+    // does not paint, which is what keeps 100k rows cheap.
+    table->verticalHeader()->hide();
+    table->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
+    table->verticalHeader()->setDefaultSectionSize(table->fontMetrics().height() + 8);
+    table->horizontalHeader()->setStretchLastSection(true);
+    const int widths[] = {170, 150, 90, 150, 80, 80};
+    for (int column = 0; column < int(std::size(widths)); ++column)
+        table->setColumnWidth(column, widths[column]);
+    return table;
+}
+
+QWidget *MainWindow::buildStatsPane()
+{
+    auto *pane = new QSplitter(Qt::Horizontal, this);
+    m_chart = new RateChart(pane);
+    m_chart->setObjectName(QStringLiteral("rateChart"));
+    m_counters = new CountersPanel(pane);
+    m_counters->setObjectName(QStringLiteral("counters"));
+    pane->addWidget(group(tr("Traffic"), m_chart, pane));
+    pane->addWidget(group(tr("Counters"), m_counters, pane));
+    pane->setStretchFactor(0, 4);
+    pane->setStretchFactor(1, 1);
+    return pane;
+}
+
+void MainWindow::connectToDaemon(const QString &socketName)
+{
+    m_socketEdit->setText(socketName);
+    QSettings().setValue(SocketKey, socketName);
+    m_hello = {};
+    m_client->connectTo(socketName);
+    updateStatus();
+}
+
+void MainWindow::onConnected(const QJsonObject &hello)
+{
+    m_hello = hello;
+    m_sinceHello.start();
+    m_uptimeTimer.start();
+    updateStatus();
+}
+
+void MainWindow::onDisconnected()
+{
+    m_hello = {};
+    m_uptimeTimer.stop();
+    m_counters->clear();
+    updateStatus();
+}
+
+QString MainWindow::statusText() const
+{
+    return m_status->text();
+}
+
+void MainWindow::updateStatus()
+{
+    if (!m_client->isConnected()) {
+        m_status->setText(tr("Not connected — retrying (socket “%1”)").arg(m_client->socketName()));
+        return;
+    }
+    const qint64 uptime = m_hello.value(QStringLiteral("uptimeS")).toInteger() + m_sinceHello.elapsed() / 1000;
+    m_status->setText(tr("Connected to ws2apid %1 · listening on %2 · mode %3 · up %4 · socket “%5”")
+                          .arg(m_hello.value(QStringLiteral("daemonVersion")).toString(),
+                               m_hello.value(QStringLiteral("listen")).toString(),
+                               m_hello.value(QStringLiteral("mode")).toString(), uptimeText(uptime),
+                               m_client->socketName()));
+}
+
+void MainWindow::updateTotal(int total)
+{
+    m_totalLabel->setText(tr("%1 connections").arg(QLocale().toString(total)));
+}
+
+void MainWindow::disconnectSelected()
+{
+    QStringList ids;
+    const QModelIndexList rows = m_table->selectionModel()->selectedRows();
+    for (const QModelIndex &row : rows) {
+        const QString id = m_model->clientIdAt(row.row());
+        if (!id.isEmpty())
+            ids << id;
+    }
+    if (ids.isEmpty()) {
+        statusBar()->showMessage(tr("Select the connections to close first."), 4000);
+        return;
+    }
+    QPointer<MainWindow> self(this);
+    for (const QString &id : std::as_const(ids)) {
+        const QJsonObject body{{QStringLiteral("clientId"), id},
+                               {QStringLiteral("reason"), QStringLiteral("closed from ws2api-admin")}};
+        m_client->request(QStringLiteral("disconnect"), body, [self, id](const admin::Incoming &reply) {
+            if (!self)
+                return;
+            self->statusBar()->showMessage(reply.ok ? tr("Disconnected %1").arg(id)
+                                                    : tr("Could not disconnect %1: %2").arg(id, reply.errorMessage),
+                                           6000);
+            self->m_model->refresh();
+        });
+    }
+}
+
+void MainWindow::restoreLayout()
+{
+    const QSettings settings;
+    restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray());
+    if (!m_mainSplitter->restoreState(settings.value(QStringLiteral("window/mainSplitter")).toByteArray()))
+        m_mainSplitter->setSizes({300, 480});
+    if (!m_lowerSplitter->restoreState(settings.value(QStringLiteral("window/lowerSplitter")).toByteArray()))
+        m_lowerSplitter->setSizes({820, 380});
+}
+
+void MainWindow::saveLayout() const
+{
+    QSettings settings;
+    settings.setValue(QStringLiteral("window/geometry"), saveGeometry());
+    settings.setValue(QStringLiteral("window/mainSplitter"), m_mainSplitter->saveState());
+    settings.setValue(QStringLiteral("window/lowerSplitter"), m_lowerSplitter->saveState());
+}
+
+void MainWindow::closeEvent(QCloseEvent *event)
+{
+    saveLayout();
+    QMainWindow::closeEvent(event);
+}
+
+} // namespace ws2api::gui

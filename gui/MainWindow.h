@@ -1,0 +1,85 @@
+#pragma once
+
+#include <QElapsedTimer>
+#include <QJsonObject>
+#include <QMainWindow>
+#include <QTimer>
+
+class QAction;
+class QLabel;
+class QLineEdit;
+class QPushButton;
+class QSplitter;
+class QTableView;
+class QToolBar;
+
+namespace ws2api::gui {
+
+class AdminClient;
+class ConnectionsModel;
+class CountersPanel;
+class PushPanel;
+class RateChart;
+
+// ws2api-admin's window: a connection bar (the daemon's socket name, remembered),
+// the paged connections table with a filter and "Disconnect selected", the rate chart
+// and counters fed by `stats` events, the push panel, and a status bar that says
+// which daemon is attached or that the client is retrying.
+class MainWindow : public QMainWindow
+{
+    Q_OBJECT
+
+public:
+    // An empty socketName means the remembered one (default "ws2apid").
+    explicit MainWindow(const QString &socketName = {}, QWidget *parent = nullptr);
+    ~MainWindow() override;
+
+    void connectToDaemon(const QString &socketName);
+
+    AdminClient *client() const { return m_client; }
+    ConnectionsModel *connectionsModel() const { return m_model; }
+    QTableView *connectionsView() const { return m_table; }
+    QLineEdit *filterEdit() const { return m_filter; }
+    QAction *disconnectAction() const { return m_disconnectAction; }
+    RateChart *chart() const { return m_chart; }
+    CountersPanel *counters() const { return m_counters; }
+    PushPanel *pushPanel() const { return m_push; }
+    QString statusText() const;
+
+protected:
+    void closeEvent(QCloseEvent *event) override;
+
+private:
+    QToolBar *buildConnectionBar();
+    QWidget *buildConnectionsPane();
+    QTableView *buildTable(QWidget *parent);
+    QWidget *buildStatsPane();
+    void restoreLayout();
+    void saveLayout() const;
+    void onConnected(const QJsonObject &hello);
+    void onDisconnected();
+    void updateStatus();
+    void disconnectSelected();
+    void updateTotal(int total);
+
+    AdminClient *m_client = nullptr;
+    ConnectionsModel *m_model = nullptr;
+    QLineEdit *m_socketEdit = nullptr;
+    QPushButton *m_connectButton = nullptr;
+    QLineEdit *m_filter = nullptr;
+    QLabel *m_totalLabel = nullptr;
+    QTableView *m_table = nullptr;
+    QAction *m_disconnectAction = nullptr;
+    RateChart *m_chart = nullptr;
+    CountersPanel *m_counters = nullptr;
+    PushPanel *m_push = nullptr;
+    QSplitter *m_mainSplitter = nullptr;
+    QSplitter *m_lowerSplitter = nullptr;
+    QLabel *m_status = nullptr;
+    QTimer m_filterTimer;
+    QTimer m_uptimeTimer;
+    QJsonObject m_hello;
+    QElapsedTimer m_sinceHello;
+};
+
+} // namespace ws2api::gui
