@@ -58,6 +58,18 @@ QByteArray ocppPush(const QByteArray &target, const QByteArray &payload)
     return HttpProbe::request("POST", target, payload, {{"Content-Type", "application/json"}});
 }
 
+// Pushes a CALL and waits for its answer: the HTTP status, or -1 when none came.
+int pushCall(quint16 port, const QByteArray &target, const QByteArray &payload = "{}")
+{
+    HttpProbe probe(port, ocppPush(target, payload));
+    return QTest::qWaitFor([&] { return probe.finished(); }, 5000) ? probe.status() : -1;
+}
+
+QString errorCodeOf(const RecordedRequest &error)
+{
+    return QJsonDocument::fromJson(error.body).object().value(QStringLiteral("code")).toString();
+}
+
 } // namespace
 
 class TestOcppMode : public QObject
@@ -357,15 +369,9 @@ private Q_SLOTS:
         auto station = t->connectClient(QStringLiteral("/CP1"), V16);
         QVERIFY(station);
         QSignalSpy frames(station.get(), &QWebSocket::textMessageReceived);
-        HttpProbe first(t->pushPort(), ocppPush("/call/A/CP1/1", "{}"));
-        QTRY_VERIFY(first.finished());
-        HttpProbe second(t->pushPort(), ocppPush("/call/B/CP1/2", "{}"));
-        QTRY_VERIFY(second.finished());
-        HttpProbe third(t->pushPort(), ocppPush("/call/C/CP1/3", "{}"));
-        QTRY_VERIFY(third.finished());
-        QCOMPARE(first.status(), 200);
-        QCOMPARE(second.status(), 200);
-        QCOMPARE(third.status(), 503);
+        QCOMPARE(pushCall(t->pushPort(), "/call/A/CP1/1"), 200);
+        QCOMPARE(pushCall(t->pushPort(), "/call/B/CP1/2"), 200);
+        QCOMPARE(pushCall(t->pushPort(), "/call/C/CP1/3"), 503);
         QTRY_COMPARE(frames.size(), 1);
         QVERIFY(frames.first().first().toString().startsWith(QStringLiteral("[2,\"1\",\"A\"")));
         station->sendTextMessage(QStringLiteral(R"([3,"1",{}])"));
@@ -381,14 +387,12 @@ private Q_SLOTS:
         auto station = t->connectClient(QStringLiteral("/CP1"), V16);
         QVERIFY(station);
         QSignalSpy frames(station.get(), &QWebSocket::textMessageReceived);
-        HttpProbe first(t->pushPort(), ocppPush("/call/A/CP1/1", "{}"));
-        QTRY_VERIFY(first.finished());
-        HttpProbe second(t->pushPort(), ocppPush("/call/B/CP1/2", "{}"));
-        QTRY_VERIFY(second.finished());
+        QCOMPARE(pushCall(t->pushPort(), "/call/A/CP1/1"), 200);
+        QCOMPARE(pushCall(t->pushPort(), "/call/B/CP1/2"), 200);
         QTRY_COMPARE_WITH_TIMEOUT(withPathPrefix(t->api, "/error/").size(), 1, 10000);
         const RecordedRequest error = withPathPrefix(t->api, "/error/").first();
         QCOMPARE(error.path, QByteArray("/error/A/CP1/1"));
-        QCOMPARE(QJsonDocument::fromJson(error.body).object().value(QStringLiteral("code")).toString(),
+        QCOMPARE(errorCodeOf(error),
                  QStringLiteral("Timeout"));
         QTRY_COMPARE(frames.size(), 2);
         QVERIFY(frames.last().first().toString().startsWith(QStringLiteral("[2,\"2\",\"B\"")));
@@ -407,16 +411,15 @@ private Q_SLOTS:
         auto station = t->connectClient(QStringLiteral("/CP1"), V16);
         QVERIFY(station);
         QSignalSpy frames(station.get(), &QWebSocket::textMessageReceived);
-        HttpProbe first(t->pushPort(), ocppPush("/call/A/CP1/1", "{}"));
-        HttpProbe second(t->pushPort(), ocppPush("/call/B/CP1/2", "{}"));
-        QTRY_VERIFY(first.finished() && second.finished());
+        QCOMPARE(pushCall(t->pushPort(), "/call/A/CP1/1"), 200);
+        QCOMPARE(pushCall(t->pushPort(), "/call/B/CP1/2"), 200);
         QTRY_COMPARE(frames.size(), 1);
         station->close();
         QTRY_COMPARE(withPathPrefix(t->api, "/disconnect").size(), 1);
         const auto errors = withPathPrefix(t->api, "/error/");
         QCOMPARE(errors.size(), 2);
         for (const RecordedRequest &error : errors)
-            QCOMPARE(QJsonDocument::fromJson(error.body).object().value(QStringLiteral("code")).toString(),
+            QCOMPARE(errorCodeOf(error),
                      QStringLiteral("Disconnected"));
         QCOMPARE(withPathPrefix(t->api, "/disconnect").first().body, QByteArray("\"CP1\""));
         // The disconnect notice comes after the errors.
