@@ -16,9 +16,10 @@ configure_and_build() {
 
 case "${1:-}" in
 demo)
-    configure_and_build ws2apid
-    echo "ws2api demo: WebSocket clients may connect to ws://127.0.0.1:4000/<ClientId>; every message is echoed. Ctrl-C stops."
-    exec "$build/daemon/ws2apid" --api demo: --listen 127.0.0.1:4000 --admin none
+    configure_and_build ws2apid ws2api-admin
+    echo "ws2api demo: WebSocket clients may connect to ws://127.0.0.1:4000/<ClientId>; every message is echoed."
+    echo "Watch it from a desktop with $build/gui/ws2api-admin; Ctrl-C stops the daemon."
+    exec "$build/daemon/ws2apid" --api demo: --listen 127.0.0.1:4000
     ;;
 test)
     configure_and_build
