@@ -1,39 +1,82 @@
 #include "Listener.h"
 
+#include <QDateTime>
 #include <QLoggingCategory>
-#include <QTimer>
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 Q_LOGGING_CATEGORY(lcListener, "ws2api.listener", QtInfoMsg)
 
 namespace ws2api {
 
 namespace {
-constexpr int ResumeAfterMs = 200;
 constexpr int ListenBacklog = 4096;  // the kernel caps it at net.core.somaxconn
+constexpr char Refusal[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 }
 
-Listener::Listener(ListenerRole role, Handoff handoff, QObject *parent)
+Listener::Listener(ListenerRole role, Handoff handoff, int fdCeiling, QObject *parent)
     : QTcpServer(parent)
     , m_role(role)
     , m_handoff(std::move(handoff))
+    , m_fdCeiling(fdCeiling)
+    , m_reserveFd(::open("/dev/null", O_RDONLY | O_CLOEXEC))
 {
     // Qt's default backlog of 50 turns a burst of connects into SYN retransmits.
     setListenBacklogSize(ListenBacklog);
     connect(this, &QTcpServer::acceptError, this, [this](QAbstractSocket::SocketError error) {
-        // Out of descriptors (or similar): Qt has paused accepting; waiting
-        // connections stay in the kernel's backlog until some close.
-        qCWarning(lcListener).nospace() << "accept failed (" << error << ": " << errorString()
-                                        << "); retrying in " << ResumeAfterMs << " ms";
-        QTimer::singleShot(ResumeAfterMs, this, [this] {
-            if (isListening())
-                resumeAccepting();
-        });
+        if (error != QAbstractSocket::SocketResourceError) {
+            qCWarning(lcListener) << "accept failed:" << errorString();
+            return resumeAccepting();
+        }
+        // Out of descriptors: Qt has paused accepting. Refuse what waits, then go on.
+        refuseBacklog();
+        resumeAccepting();
     });
+}
+
+Listener::~Listener()
+{
+    if (m_reserveFd >= 0)
+        ::close(m_reserveFd);
 }
 
 void Listener::incomingConnection(qintptr descriptor)
 {
+    // Descriptors are handed out lowest first, so this one's number is a lower bound
+    // on how many are open.
+    if (descriptor >= m_fdCeiling)
+        return refuse(descriptor);
     m_handoff(descriptor, m_role);
+}
+
+void Listener::refuse(qintptr descriptor)
+{
+    (void)::send(int(descriptor), Refusal, sizeof(Refusal) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+    ::close(int(descriptor));
+    ++m_refused;
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    if (now - m_lastRefusalLogMs >= 1000) {
+        m_lastRefusalLogMs = now;
+        qCWarning(lcListener).nospace() << "at capacity (open files limit): refused " << m_refused
+                                        << " new connection(s) so far; existing clients are served";
+    }
+}
+
+void Listener::refuseBacklog()
+{
+    if (m_reserveFd >= 0) {
+        ::close(m_reserveFd);
+        m_reserveFd = -1;
+    }
+    for (;;) {
+        const int fd = ::accept4(int(socketDescriptor()), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd < 0)
+            break;  // EAGAIN: the backlog is empty (or EMFILE again: nothing more to free)
+        refuse(fd);
+    }
+    m_reserveFd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
 } // namespace ws2api

@@ -12,22 +12,36 @@ namespace ws2api {
 // then on. One acceptor rather than SO_REUSEPORT sockets per worker, because a
 // second daemon started by mistake on the same port must fail to bind instead of
 // silently sharing its clients, and because one place then handles running out of
-// descriptors: Qt pauses accepting on EMFILE, and we resume a moment later instead
-// of spinning.
+// descriptors.
+//
+// At capacity new connections are refused cleanly (503, closed) while existing ones
+// keep working: a connection whose descriptor number reaches `fdCeiling` (the open
+// files limit less what the workers' API pools and the daemon itself need) is
+// refused at once; and should accept() still fail with EMFILE, a reserve descriptor
+// is given up to accept and refuse what waits, so the listener never spins on a
+// backlog it cannot take.
 class Listener : public QTcpServer
 {
     Q_OBJECT
 public:
     using Handoff = std::function<void(qintptr descriptor, ListenerRole role)>;
 
-    Listener(ListenerRole role, Handoff handoff, QObject *parent = nullptr);
+    Listener(ListenerRole role, Handoff handoff, int fdCeiling, QObject *parent = nullptr);
+    ~Listener() override;
 
 protected:
     void incomingConnection(qintptr descriptor) override;
 
 private:
+    void refuse(qintptr descriptor);
+    void refuseBacklog();
+
     ListenerRole m_role;
     Handoff m_handoff;
+    int m_fdCeiling;
+    int m_reserveFd = -1;
+    qint64 m_lastRefusalLogMs = 0;
+    quint64 m_refused = 0;
 };
 
 } // namespace ws2api

@@ -5,6 +5,8 @@
 #include <QUtf8StringView>
 #include <QUuid>
 #include <algorithm>
+#include <limits>
+#include <sys/resource.h>
 #include <QLoggingCategory>
 #include <QThread>
 
@@ -67,6 +69,7 @@ public:
     std::unique_ptr<Listener> listen(ListenerRole role, const QHostAddress &address, quint16 port,
                                      QString *error);
     void handOff(qintptr descriptor, ListenerRole role);
+    int fdCeiling() const;
     void joinWorkers();
 };
 
@@ -120,13 +123,26 @@ bool ProxyPrivate::startWorkers(const Worker::Shared &shared)
 std::unique_ptr<Listener> ProxyPrivate::listen(ListenerRole role, const QHostAddress &address,
                                                quint16 port, QString *error)
 {
-    auto listener = std::make_unique<Listener>(role, [this](qintptr fd, ListenerRole r) { handOff(fd, r); });
+    auto listener = std::make_unique<Listener>(role, [this](qintptr fd, ListenerRole r) { handOff(fd, r); },
+                                               fdCeiling());
     if (!listener->listen(address, port)) {
         *error = QStringLiteral("cannot listen on %1:%2: %3")
                      .arg(address.toString()).arg(port).arg(listener->errorString());
         return nullptr;
     }
     return listener;
+}
+
+int ProxyPrivate::fdCeiling() const
+{
+    // Room kept below the open files limit for every worker's API pool and the
+    // daemon's own descriptors (epoll, eventfds, listeners, admin, logs).
+    constexpr int OwnDescriptors = 64;
+    rlimit limit = {};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY)
+        return std::numeric_limits<int>::max();
+    const qint64 reserved = qint64(workers.size()) * config.apiPoolSize + OwnDescriptors;
+    return int(std::max<qint64>(qint64(limit.rlim_cur) - reserved, 1));
 }
 
 void ProxyPrivate::handOff(qintptr descriptor, ListenerRole role)

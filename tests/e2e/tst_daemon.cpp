@@ -8,6 +8,9 @@
 #include <QWebSocket>
 
 #include <algorithm>
+#include <memory>
+#include <sys/resource.h>
+#include <vector>
 
 #include "FakeApi.h"
 
@@ -79,6 +82,7 @@ private Q_SLOTS:
     void badOption();
     void help();
     void echoThenSigterm();
+    void refusesCleanlyAtTheOpenFilesLimit();
     void secondSignalExitsAtOnce();
     void profiles();
 };
@@ -211,6 +215,66 @@ void TestDaemon::profiles()
     QCOMPARE(process.exitCode(), 2);
     QVERIFY(process.readAllStandardError().contains("built without gperftools"));
 #endif
+}
+
+// A daemon allowed 150 open files: clients past what it can hold get a clean 503
+// and a closed socket, those it holds keep working, and freed room is used again.
+void TestDaemon::refusesCleanlyAtTheOpenFilesLimit()
+{
+    ws2api::test::FakeApi api;
+    QVERIFY(api.listen());
+    Daemon daemon;
+    daemon.process().setChildProcessModifier([] {
+        const rlimit limit{150, 150};
+        ::setrlimit(RLIMIT_NOFILE, &limit);
+    });
+    const quint16 port = daemon.start({u"--listen"_s, u"127.0.0.1:0"_s, u"--api"_s, api.url().toString(),
+                                       u"--admin"_s, u"none"_s, u"--threads"_s, u"1"_s});
+    QVERIFY2(port != 0, daemon.errorOutput().constData());
+
+    constexpr int Clients = 80;
+    std::vector<std::unique_ptr<QWebSocket>> clients;
+    std::vector<int> outcome(Clients, 0);  // 1 opened, 2 refused
+    for (int i = 0; i < Clients; ++i) {
+        auto client = std::make_unique<QWebSocket>();
+        QObject::connect(client.get(), &QWebSocket::connected, [&outcome, i] { outcome[i] = 1; });
+        QObject::connect(client.get(), qOverload<QAbstractSocket::SocketError>(&QWebSocket::error),
+                         [&outcome, i] { outcome[i] = outcome[i] ? outcome[i] : 2; });
+        client->open(QUrl(u"ws://127.0.0.1:%1/cp%2"_s.arg(port).arg(i)));
+        clients.push_back(std::move(client));
+    }
+    QTRY_VERIFY_WITH_TIMEOUT(std::count(outcome.begin(), outcome.end(), 0) == 0, StartTimeoutMs);
+    const auto opened = std::count(outcome.begin(), outcome.end(), 1);
+    const auto refused = std::count(outcome.begin(), outcome.end(), 2);
+    QVERIFY2(opened > 0 && refused > 0, qPrintable(u"opened %1, refused %2"_s.arg(opened).arg(refused)));
+    qInfo("%d clients held, %d refused", int(opened), int(refused));
+    QVERIFY(daemon.errorOutput().contains("at capacity"));
+
+    const auto held = std::find_if(clients.begin(), clients.end(), [](const auto &c) {
+        return c->state() == QAbstractSocket::ConnectedState;
+    });
+    QSignalSpy echoed(held->get(), &QWebSocket::textMessageReceived);
+    (*held)->sendTextMessage(u"still served"_s);
+    QTRY_COMPARE(echoed.size(), 1);
+
+    // Room freed by departing clients is used again.
+    const int departing = int(std::min<qsizetype>(opened, 5));
+    int closed = 0;
+    for (auto &client : clients) {
+        if (closed < departing && client->state() == QAbstractSocket::ConnectedState && client != *held) {
+            client->close();
+            ++closed;
+        }
+    }
+    const auto deletes = [&api] {
+        const auto all = api.requests();
+        return std::count_if(all.begin(), all.end(), [](const auto &r) { return r.method == "DELETE"; });
+    };
+    QTRY_COMPARE(deletes(), closed);
+    QWebSocket late;
+    QSignalSpy lateConnected(&late, &QWebSocket::connected);
+    late.open(QUrl(u"ws://127.0.0.1:%1/late"_s.arg(port)));
+    QTRY_COMPARE(lateConnected.size(), 1);
 }
 
 QTEST_GUILESS_MAIN(TestDaemon)
