@@ -6,6 +6,7 @@
 
 #include "ApiClient.h"
 #include "ClientRegistry.h"
+#include "HostAddress.h"
 #include "Metrics.h"
 #include "Worker.h"
 
@@ -51,10 +52,7 @@ ConnectionInfo ClientSession::info() const
     ConnectionInfo info;
     info.clientId = m_clientId;
     if (m_socket) {
-        QHostAddress peer = m_socket->peerAddress();
-        bool isV4 = false;
-        if (const quint32 v4 = peer.toIPv4Address(&isV4); isV4)
-            peer = QHostAddress(v4);
+        const QHostAddress peer = withoutIpv4Mapping(m_socket->peerAddress());
         info.remote = peer.protocol() == QAbstractSocket::IPv6Protocol
             ? QStringLiteral("[%1]:%2").arg(peer.toString()).arg(m_socket->peerPort())
             : QStringLiteral("%1:%2").arg(peer.toString()).arg(m_socket->peerPort());

@@ -4,6 +4,7 @@
 #include <QPointer>
 #include <QTcpSocket>
 
+#include "HostAddress.h"
 #include "HttpResponse.h"
 #include "HttpServerConnection.h"
 #include "Metrics.h"
@@ -25,13 +26,6 @@ bool constantTimeEquals(QByteArrayView a, QByteArrayView b)
     for (qsizetype i = 0; i < a.size(); ++i)
         diff |= static_cast<unsigned char>(a[i] ^ b[i]);
     return diff == 0;
-}
-
-QHostAddress plainAddress(const QHostAddress &address)
-{
-    bool isV4 = false;
-    const quint32 v4 = address.toIPv4Address(&isV4);
-    return isV4 ? QHostAddress(v4) : address;
 }
 
 } // namespace
@@ -65,7 +59,7 @@ void PushEndpoint::closeAll()
 
 int PushEndpoint::authorize(HttpServerConnection *connection, const HttpHead &head) const
 {
-    const QHostAddress peer = plainAddress(connection->socket()->peerAddress());
+    const QHostAddress peer = withoutIpv4Mapping(connection->socket()->peerAddress());
     const bool allowed = std::any_of(m_allow.cbegin(), m_allow.cend(), [&](const auto &subnet) {
         return peer.isInSubnet(subnet);
     });

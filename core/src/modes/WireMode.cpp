@@ -1,5 +1,6 @@
 #include "modes/WireMode.h"
 
+#include "HostAddress.h"
 #include "HttpHead.h"
 
 namespace ws2api {
@@ -35,15 +36,10 @@ HeaderList WireMode::forwardedHeaders(const ConnectInfo &info)
         for (const QByteArray &value : info.head->headerValues(name))
             headers.emplaceBack(name, value);
     }
-    QHostAddress peer = info.peer;
-    bool isV4 = false;
-    const quint32 v4 = peer.toIPv4Address(&isV4);
-    if (isV4)
-        peer = QHostAddress(v4);
     QByteArray forwarded = info.head->headerValues("X-Forwarded-For").join(", ");
     if (!forwarded.isEmpty())
         forwarded += ", ";
-    forwarded += peer.toString().toLatin1();
+    forwarded += withoutIpv4Mapping(info.peer).toString().toLatin1();
     headers.emplaceBack("X-Forwarded-For", forwarded);
     return headers;
 }
