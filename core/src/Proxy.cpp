@@ -2,8 +2,6 @@
 
 #include <QCoreApplication>
 #include <QDateTime>
-#include <QUtf8StringView>
-#include <QUuid>
 #include <algorithm>
 #include <limits>
 #include <sys/resource.h>
@@ -15,7 +13,6 @@
 #include "Listener.h"
 #include "Metrics.h"
 #include "Worker.h"
-#include "modes/OcppFrame.h"
 #ifdef WS2API_HAVE_EPOLL
 #include "EpollEventDispatcher.h"
 #endif
@@ -284,25 +281,15 @@ void Proxy::connections(const QString &filter, qsizetype offset, qsizetype limit
 
 void Proxy::push(const AdminPush &push, std::function<void(int, const QByteArray &)> done)
 {
-    PushMessage message;
-    if (d->config.mode == ProxyConfig::Mode::Ocpp) {
-        message.action = push.action;
-        message.payload = push.payload.isEmpty() ? QByteArray("{}") : push.payload;
-        message.messageId = push.messageId.isEmpty()
-            ? QUuid::createUuid().toByteArray(QUuid::WithoutBraces)
-            : push.messageId;
-        if (message.action.isEmpty() || !ocpp::isJsonObject(message.payload)
-            || !ocpp::isValidMessageId(message.messageId))
-            return done(400, "an OCPP push needs an Action, a JSON object payload and a MessageId of 1 to 36 characters");
-    } else {
-        message.payload = push.message;
-        message.binary = push.binary;
-        if (message.payload.isEmpty() || (!message.binary && !QUtf8StringView(message.payload).isValidUtf8()))
-            return done(400, "a text push must be non-empty UTF-8");
-    }
     if (d->workers.isEmpty())
         return done(503, "not running");
     Worker *worker = d->workers.first();
+    // A worker's mode is made before start() returns and never changes, so reading
+    // it from this thread is safe.
+    const WireMode &mode = worker->mode();
+    const PushMessage message = mode.adminPush(push);
+    if (const QByteArray problem = mode.pushProblem(message); !problem.isEmpty())
+        return done(400, problem);
     QMetaObject::invokeMethod(worker, [this, worker, clientId = push.clientId, message, done] {
         worker->routePush(clientId, message, [this, worker, done](int status, const QByteArray &text) {
             worker->counters().countPush(WorkerCounters::pushOutcome(status));

@@ -388,6 +388,12 @@ private Q_SLOTS:
         VERIFY_ERROR(f.link.call(u"push"_s, {{u"clientId"_s, u"CP1"_s}, {u"message"_s, u"x"_s}}), "bad_request");
         VERIFY_ERROR(f.link.call(u"push"_s, {{u"clientId"_s, u"CP1"_s}, {u"action"_s, u"Reset"_s},
                                              {u"payload"_s, 5}}), "bad_request");
+        // The mode's own push checks, shared with the push listener, answer 400.
+        VERIFY_ERROR(f.link.call(u"push"_s, {{u"clientId"_s, u"CP1"_s}, {u"action"_s, u"Reset"_s},
+                                             {u"payload"_s, u"[1,2]"_s}}), "push_failed");
+        VERIFY_ERROR(f.link.call(u"push"_s, {{u"clientId"_s, u"CP1"_s}, {u"action"_s, u"Reset"_s},
+                                             {u"messageId"_s, QString(37, u'x')}, {u"payload"_s, QJsonObject{}}}),
+                     "push_failed");
         QCOMPARE(calls.size(), 2);
     }
 

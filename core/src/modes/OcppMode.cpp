@@ -1,5 +1,7 @@
 #include "modes/OcppMode.h"
 
+#include <QUuid>
+
 #include "ClientId.h"
 #include "HttpHead.h"
 #include "HttpRequestReader.h"
@@ -99,14 +101,31 @@ PushParse OcppMode::parsePush(const HttpRequest &request) const
     parse.message.action = *action;
     parse.message.messageId = *messageId;
     parse.message.payload = request.body;
-    if (!ocpp::isValidMessageId(*messageId)) {
+    parse.error = pushProblem(parse.message);
+    if (!parse.error.isEmpty())
         parse.status = 400;
-        parse.error = "MessageId must be 1 to 36 characters";
-    } else if (!ocpp::isJsonObject(request.body)) {
-        parse.status = 400;
-        parse.error = "push body is not a JSON object";
-    }
     return parse;
+}
+
+PushMessage OcppMode::adminPush(const AdminPush &push) const
+{
+    PushMessage message;
+    message.action = push.action;
+    message.payload = push.payload.isEmpty() ? QByteArray("{}") : push.payload;
+    message.messageId = push.messageId.isEmpty() ? QUuid::createUuid().toByteArray(QUuid::WithoutBraces)
+                                                 : push.messageId;
+    return message;
+}
+
+QByteArray OcppMode::pushProblem(const PushMessage &push) const
+{
+    if (push.action.isEmpty())
+        return "a CALL needs an Action";
+    if (!ocpp::isValidMessageId(push.messageId))
+        return "MessageId must be 1 to 36 characters";
+    if (!ocpp::isJsonObject(push.payload))
+        return "push body is not a JSON object";
+    return {};
 }
 
 } // namespace ws2api

@@ -27,6 +27,8 @@ public:
     ApiRequest disconnectRequest(const QByteArray &clientId, const QString &reason) const override;
     std::unique_ptr<ModeSession> newSession(ClientSession &session) const override;
     PushParse parsePush(const HttpRequest &request) const override;
+    PushMessage adminPush(const AdminPush &push) const override;
+    QByteArray pushProblem(const PushMessage &push) const override;
 
     const Settings &settings() const { return m_settings; }
     // POST <api>/<kind>/<Action>/<ClientId>/<MessageId> with a JSON body.

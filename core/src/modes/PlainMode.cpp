@@ -70,14 +70,27 @@ PushParse PlainMode::parsePush(const HttpRequest &request) const
     parse.clientId = *clientId;
     parse.message.payload = request.body;
     parse.message.binary = request.head.header("Content-Type").startsWith(BinaryType);
-    if (request.body.isEmpty()) {
+    parse.error = pushProblem(parse.message);
+    if (!parse.error.isEmpty())
         parse.status = 400;
-        parse.error = "empty push body";
-    } else if (!parse.message.binary && !isValidUtf8(request.body)) {
-        parse.status = 400;
-        parse.error = "text push is not valid UTF-8 (send binary as application/octet-stream)";
-    }
     return parse;
+}
+
+PushMessage PlainMode::adminPush(const AdminPush &push) const
+{
+    PushMessage message;
+    message.payload = push.message;
+    message.binary = push.binary;
+    return message;
+}
+
+QByteArray PlainMode::pushProblem(const PushMessage &push) const
+{
+    if (push.payload.isEmpty())
+        return "empty push body";
+    if (!push.binary && !isValidUtf8(push.payload))
+        return "text push is not valid UTF-8 (send binary as application/octet-stream)";
+    return {};
 }
 
 namespace {

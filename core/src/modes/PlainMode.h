@@ -14,6 +14,8 @@ public:
     ApiRequest disconnectRequest(const QByteArray &clientId, const QString &reason) const override;
     std::unique_ptr<ModeSession> newSession(ClientSession &session) const override;
     PushParse parsePush(const HttpRequest &request) const override;
+    PushMessage adminPush(const AdminPush &push) const override;
+    QByteArray pushProblem(const PushMessage &push) const override;
 
     ApiRequest messageRequest(const QByteArray &clientId, const ClientMessage &message) const;
 

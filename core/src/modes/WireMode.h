@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "ApiClient.h"
+#include "ws2api/AdminTypes.h"
 
 namespace ws2api {
 
@@ -90,6 +91,11 @@ public:
 
     virtual std::unique_ptr<ModeSession> newSession(ClientSession &session) const = 0;
     virtual PushParse parsePush(const HttpRequest &request) const = 0;
+    // A push from the admin interface, in this mode's terms.
+    virtual PushMessage adminPush(const AdminPush &push) const = 0;
+    // Why `push` cannot go to a client (answered 400), or empty when it can: the one
+    // check behind both the push listener and the admin interface.
+    virtual QByteArray pushProblem(const PushMessage &push) const = 0;
 
 protected:
     virtual bool isAcceptToken(QByteArrayView body) const = 0;
