@@ -25,10 +25,14 @@ struct Conn
     uint8_t ringCount = 0;
     uint8_t fragmentOpcode = 0; // a fragmented message is being reassembled
     uint32_t nextSeq = 0;       // outstanding messages are nextSeq - ringCount ... nextSeq - 1
+    uint8_t target = 0;         // index into LoadOptions::targets (fits in the padding)
     int64_t sentAt[RingSize] = {};
     std::vector<uint8_t> rx;
     std::vector<uint8_t> tx;
     std::vector<uint8_t> fragment;
 };
+
+// 160 bytes with libstdc++'s vectors; a new member should find room in the padding.
+static_assert(sizeof(Conn) <= 160, "Conn grew: tens of thousands of them are alive at once");
 
 } // namespace loadgen

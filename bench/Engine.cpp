@@ -14,6 +14,7 @@
 
 #include "Handshake.h"
 #include "Message.h"
+#include "OcppMessage.h"
 #include "WsFrame.h"
 
 namespace loadgen {
@@ -73,16 +74,21 @@ bool Engine::setUp(std::string *error)
     const size_t total = size_t(m_options.connections);
     const size_t mine = (total - size_t(m_index) + size_t(m_count) - 1) / size_t(m_count);
     m_conns.resize(mine);
-    for (size_t i = 0; i < mine; ++i)
+    for (size_t i = 0; i < mine; ++i) {
         m_conns[i].id = globalIndex(i);
+        m_conns[i].target = uint8_t(m_options.targetOf(m_conns[i].id));
+    }
     m_rampUs = int64_t(m_options.rampSeconds * 1e6);
     m_intervalUs = std::max<int64_t>(1, int64_t(m_options.intervalSeconds * 1e6));
     m_keySeed = randomSeed();
     m_maskState = randomSeed() | 1;
     m_readBuffer.resize(ReadSize);
     // Big enough for a message frame and for the upgrade request.
-    m_sendBuffer.resize(ws::MaxClientHeader + std::max(m_options.size, MaxPrefix) + 512
-                        + m_options.basePath.size() + m_options.idPrefix.size() + m_options.hostHeader.size());
+    size_t longestTarget = 0;
+    for (const Target &t : m_options.targets)
+        longestTarget = std::max(longestTarget, t.basePath.size() + t.hostHeader.size());
+    m_sendBuffer.resize(ws::MaxClientHeader + std::max(m_options.size, MaxPrefix) + MaxOcppCallOverhead + 512
+                        + longestTarget + m_options.idPrefix.size() + m_options.ocpp.size());
     m_padding.resize(std::max(m_options.size, MaxPrefix));
     for (size_t i = 0; i < m_padding.size(); ++i)
         m_padding[i] = paddingAt(i);
@@ -207,7 +213,8 @@ void Engine::openConnection(Conn &c, int64_t now)
             return connectFailed(c, errno, now);
     }
     c.state = Conn::State::Connecting;
-    if (::connect(c.fd, reinterpret_cast<const sockaddr *>(&m_options.target), m_options.targetLength) == 0)
+    const Target &target = m_options.targets[c.target];
+    if (::connect(c.fd, reinterpret_cast<const sockaddr *>(&target.address), target.addressLength) == 0)
         return connected(c);
     if (errno != EINPROGRESS)
         return connectFailed(c, errno, now);
@@ -227,8 +234,10 @@ void Engine::connected(Conn &c)
     char key[KeyLength];
     makeKey(m_keySeed, c.id, key);
     char *request = reinterpret_cast<char *>(m_sendBuffer.data());
-    const size_t n = buildUpgradeRequest(request, m_sendBuffer.size(), m_options.basePath.c_str(),
-                                         m_options.idPrefix.c_str(), c.id, m_options.hostHeader.c_str(), key);
+    const Target &target = m_options.targets[c.target];
+    const size_t n = buildUpgradeRequest(request, m_sendBuffer.size(), target.basePath.c_str(),
+                                         m_options.idPrefix.c_str(), c.id, target.hostHeader.c_str(), key,
+                                         m_options.ocpp);
     c.state = Conn::State::Upgrading;
     watch(c, EPOLLIN);
     write(c, m_sendBuffer.data(), n);
@@ -309,7 +318,7 @@ size_t Engine::handshake(Conn &c, const uint8_t *data, size_t size, int64_t now)
     makeKey(m_keySeed, c.id, key);
     const UpgradeResponse r = parseUpgradeResponse(
         std::string_view(reinterpret_cast<const char *>(data), size), std::string_view(key, KeyLength),
-        MaxResponseHead);
+        m_options.ocpp, MaxResponseHead);
     switch (r.result) {
     case Result::Incomplete:
         return 0;
@@ -322,11 +331,15 @@ size_t Engine::handshake(Conn &c, const uint8_t *data, size_t size, int64_t now)
     case Result::BadAccept:
         handshakeFailed(c, &m_stats->handshakeBadAccept, 0, now);
         return 0;
+    case Result::BadSubprotocol:
+        handshakeFailed(c, &m_stats->handshakeBadSubprotocol, 0, now);
+        return 0;
     case Result::Accepted:
         break;
     }
     c.state = Conn::State::Open;
     m_stats->established.add();
+    ++m_stats->establishedByTarget[c.target];
     m_stats->openNow.add();
     m_stats->lastSettledUs = now;
     if (m_options.mode == LoadOptions::Mode::Ceiling && now < m_clock.windowEndUs)
@@ -417,6 +430,7 @@ bool Engine::frame(Conn &c, uint8_t opcode, bool fin, const uint8_t *payload, si
 
 // A reply. echo: it must be "<conn>:<seq>:" of an outstanding message, plus the same
 // filler; replies skipped over count as lost. any: it answers the oldest message.
+// ocpp: see ocppMessage().
 void Engine::message(Conn &c, const uint8_t *payload, size_t size, int64_t now)
 {
     m_stats->received.add();
@@ -424,7 +438,9 @@ void Engine::message(Conn &c, const uint8_t *payload, size_t size, int64_t now)
         m_stats->unexpected.add();
         return;
     }
-    if (m_options.expect == LoadOptions::Expect::Any) {
+    if (m_options.isOcpp()) {
+        ocppMessage(c, payload, size, now);
+    } else if (m_options.expect == LoadOptions::Expect::Any) {
         pop(c, Outcome::Answered, now);
     } else {
         uint32_t id = 0;
@@ -441,6 +457,20 @@ void Engine::message(Conn &c, const uint8_t *payload, size_t size, int64_t now)
     }
     if (m_options.mode == LoadOptions::Mode::Ceiling && c.ringCount == 0 && now < m_clock.windowEndUs)
         sendMessage(c, now);
+}
+
+// The daemon answers a station's CALLs in order, so a reply must be the CALLRESULT (or
+// CALLERROR) to the oldest one; anything else is mismatched and answers nothing.
+void Engine::ocppMessage(Conn &c, const uint8_t *payload, size_t size, int64_t now)
+{
+    const OcppReply reply = parseOcppReply(payload, size);
+    char expected[MaxPrefix];
+    const size_t expectedSize = ocppMessageId(expected, c.id, c.nextSeq - c.ringCount);
+    if (reply.kind == OcppReply::Kind::Other || reply.messageId != std::string_view(expected, expectedSize)) {
+        m_stats->mismatched.add();
+        return;
+    }
+    pop(c, reply.kind == OcppReply::Kind::CallResult ? Outcome::Answered : Outcome::CallError, now);
 }
 
 bool Engine::echoMatches(const Conn &c, uint32_t seq, const uint8_t *payload, size_t size) const
@@ -472,6 +502,9 @@ void Engine::pop(Conn &c, Outcome outcome, int64_t now)
     case Outcome::Lost:
         m_stats->lost.add();
         break;
+    case Outcome::CallError:
+        m_stats->callErrors.add();
+        break;
     }
 }
 
@@ -482,16 +515,14 @@ void Engine::sendMessage(Conn &c, int64_t now)
         m_stats->skipped.add(); // the daemon is this far behind on this connection
         return;
     }
-    const uint32_t seq = c.nextSeq;
-    char prefix[MaxPrefix];
-    const size_t prefixSize = messagePrefix(prefix, c.id, seq);
-    const size_t size = std::max(prefixSize, m_options.size);
-    const uint8_t opcode = m_options.binary ? ws::Binary : ws::Text;
-    uint8_t *frame = m_sendBuffer.data();
-    const size_t header = ws::writeHeader(frame, opcode, size, nextMask());
-    std::memcpy(frame + header, prefix, prefixSize);
-    std::memcpy(frame + header + prefixSize, m_padding.data() + prefixSize, size - prefixSize);
-    ws::applyMask(frame + header, size, frame + header - 4);
+    // The payload is written first, its header then put right in front of it.
+    uint8_t *payload = m_sendBuffer.data() + ws::MaxClientHeader;
+    const size_t size = writePayload(payload, c, c.nextSeq);
+    uint8_t header[ws::MaxClientHeader];
+    const size_t headerSize = ws::writeHeader(header, m_options.binary ? ws::Binary : ws::Text, size, nextMask());
+    uint8_t *frame = payload - headerSize;
+    std::memcpy(frame, header, headerSize);
+    ws::applyMask(payload, size, frame + headerSize - 4);
 
     // Recorded before the write: a failed write closes the connection and counts
     // this message as lost with the others.
@@ -502,7 +533,22 @@ void Engine::sendMessage(Conn &c, int64_t now)
     m_stats->sent.add();
     if (inWindow(now))
         m_stats->sentInWindow.add();
-    write(c, frame, header + size);
+    write(c, frame, headerSize + size);
+}
+
+// The message: "<conn>:<seq>:" and filler up to --size, or an OCPP CALL.
+size_t Engine::writePayload(uint8_t *out, const Conn &c, uint32_t seq) const
+{
+    char prefix[MaxPrefix];
+    if (m_options.isOcpp()) {
+        const size_t idSize = ocppMessageId(prefix, c.id, seq);
+        return writeOcppCall(out, prefix, idSize, m_options.size, m_padding.data());
+    }
+    const size_t prefixSize = messagePrefix(prefix, c.id, seq);
+    const size_t size = std::max(prefixSize, m_options.size);
+    std::memcpy(out, prefix, prefixSize);
+    std::memcpy(out + prefixSize, m_padding.data() + prefixSize, size - prefixSize);
+    return size;
 }
 
 bool Engine::sendControl(Conn &c, uint8_t opcode, const uint8_t *payload, size_t size)

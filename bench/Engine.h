@@ -1,9 +1,11 @@
 #pragma once
 
 // One event loop of the load generator: an epoll instance and its share of the
-// connections (global index i belongs to loop i % threads). Nothing is shared
-// between loops but the read-only options; counters are single-writer atomics the
-// progress line reads, the rest is merged after the loops have stopped.
+// connections (global index i belongs to loop i % loops, over all processes).
+// Nothing is shared between loops but the read-only options and each loop's own
+// ThreadStats, which lives in memory shared with the parent process: counters are
+// single-writer atomics the progress line reads, the rest is merged after the loops
+// have stopped.
 
 #include <array>
 #include <atomic>
@@ -78,17 +80,19 @@ struct ThreadStats
     Counter attempted, established, openNow;
     Counter connectFailed;   // socket/bind/connect errors, by errno in connectErrors
     Counter handshakeFailed; // by status in handshakeStatus, or the three below
-    Counter handshakeBadAccept, handshakeMalformed, handshakeEof;
+    Counter handshakeBadAccept, handshakeBadSubprotocol, handshakeMalformed, handshakeEof;
     Counter closedByServer;  // after the upgrade, by code in closeCodes (1006: no close frame)
     Counter protocolErrors;  // the server broke framing rules; we closed
     Counter notEstablished;  // still connecting or upgrading when the run ended
     // Messages. received: every data message; answered: those that were a valid reply
-    // to an outstanding message; unexpected: one arrived with nothing outstanding.
-    Counter sent, received, answered, mismatched, unexpected, lost, skipped, outstanding;
+    // to an outstanding message; unexpected: one arrived with nothing outstanding;
+    // callErrors: OCPP CALLERRORs to the oldest outstanding CALL (not answered).
+    Counter sent, received, answered, mismatched, unexpected, lost, skipped, outstanding, callErrors;
     Counter sentInWindow, answeredInWindow;
 
     // Read only after the loop has stopped.
     CountMap connectErrors, handshakeStatus, closeCodes;
+    std::array<uint64_t, MaxTargets> establishedByTarget{};
     Histogram rtt; // messages sent inside the measure window
     int64_t lastOpenUs = 0;    // when the last connection attempt started
     int64_t lastSettledUs = 0; // when the last attempt was established or failed
@@ -123,7 +127,7 @@ public:
     void closeAll();
 
 private:
-    enum class Outcome { Answered, Mismatched, Lost };
+    enum class Outcome { Answered, Mismatched, Lost, CallError };
 
     uint32_t globalIndex(size_t local) const { return uint32_t(local) * uint32_t(m_count) + uint32_t(m_index); }
     int64_t openTime(size_t local) const;
@@ -143,9 +147,11 @@ private:
     size_t frames(Conn &c, const uint8_t *data, size_t size, int64_t now);
     bool frame(Conn &c, uint8_t opcode, bool fin, const uint8_t *payload, size_t size, int64_t now);
     void message(Conn &c, const uint8_t *payload, size_t size, int64_t now);
+    void ocppMessage(Conn &c, const uint8_t *payload, size_t size, int64_t now);
     bool echoMatches(const Conn &c, uint32_t seq, const uint8_t *payload, size_t size) const;
     void pop(Conn &c, Outcome outcome, int64_t now);
     void sendMessage(Conn &c, int64_t now);
+    size_t writePayload(uint8_t *out, const Conn &c, uint32_t seq) const;
     bool sendControl(Conn &c, uint8_t opcode, const uint8_t *payload, size_t size);
     bool write(Conn &c, const uint8_t *data, size_t size);
     void flush(Conn &c);

@@ -33,14 +33,17 @@ inline void makeKey(uint64_t secret, uint32_t id, char *out)
 }
 
 // Writes the GET request into out; returns its length, or 0 if it does not fit.
+// protocol: the subprotocol to offer, or empty for none.
 inline size_t buildUpgradeRequest(char *out, size_t capacity, const char *basePath, const char *idPrefix,
-                                  uint32_t id, const char *host, const char *key)
+                                  uint32_t id, const char *host, const char *key, std::string_view protocol)
 {
     const int n = std::snprintf(out, capacity,
                                 "GET %s%s%u HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n"
                                 "Connection: Upgrade\r\nSec-WebSocket-Key: %.*s\r\n"
-                                "Sec-WebSocket-Version: 13\r\n\r\n",
-                                basePath, idPrefix, id, host, int(KeyLength), key);
+                                "Sec-WebSocket-Version: 13\r\n%s%.*s%s\r\n",
+                                basePath, idPrefix, id, host, int(KeyLength), key,
+                                protocol.empty() ? "" : "Sec-WebSocket-Protocol: ", int(protocol.size()),
+                                protocol.empty() ? "" : protocol.data(), protocol.empty() ? "" : "\r\n");
     return n > 0 && size_t(n) < capacity ? size_t(n) : 0;
 }
 
@@ -78,15 +81,17 @@ inline std::string_view headerValue(std::string_view head, std::string_view name
 
 struct UpgradeResponse
 {
-    enum class Result { Incomplete, Malformed, Refused, BadAccept, Accepted };
+    enum class Result { Incomplete, Malformed, Refused, BadAccept, BadSubprotocol, Accepted };
     Result result = Result::Incomplete;
     int status = 0;         // the HTTP status, when there was one
     size_t headSize = 0;    // bytes up to and including the blank line
 };
 
-// Checks the response in [data, data + size) against the key that was sent. Bytes
-// after the head already belong to the WebSocket stream.
-inline UpgradeResponse parseUpgradeResponse(std::string_view data, std::string_view key, size_t maxHead)
+// Checks the response in [data, data + size) against the key that was sent and, when
+// one was offered, the subprotocol: a server that does not name it in its 101 would
+// speak something else. Bytes after the head already belong to the WebSocket stream.
+inline UpgradeResponse parseUpgradeResponse(std::string_view data, std::string_view key, std::string_view protocol,
+                                            size_t maxHead)
 {
     using Result = UpgradeResponse::Result;
     UpgradeResponse r;
@@ -108,7 +113,12 @@ inline UpgradeResponse parseUpgradeResponse(std::string_view data, std::string_v
     }
     const auto accept = websocketAccept(key);
     const bool matches = headerValue(head, "Sec-WebSocket-Accept") == std::string_view(accept.data(), accept.size());
-    r.result = matches ? Result::Accepted : Result::BadAccept;
+    if (!matches)
+        r.result = Result::BadAccept;
+    else if (!protocol.empty() && headerValue(head, "Sec-WebSocket-Protocol") != protocol)
+        r.result = Result::BadSubprotocol;
+    else
+        r.result = Result::Accepted;
     return r;
 }
 

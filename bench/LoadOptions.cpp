@@ -3,22 +3,27 @@
 #include <arpa/inet.h>
 #include <getopt.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 namespace loadgen {
 
 namespace {
 
 constexpr char Usage[] = R"(Usage: ws2api-loadgen [options]
-Opens many WebSocket connections to a ws2api daemon on this machine, sends messages
+Opens many WebSocket connections to ws2api daemons on this machine, sends messages
 and measures the replies. Loopback targets only.
 
-  --url URL             ws://HOST[:PORT][/PATH], HOST in 127.0.0.0/8, [::1] or
-                        localhost (default ws://127.0.0.1:4000/)
+  --url URL[,URL...]    ws://HOST[:PORT][/PATH], HOST in 127.0.0.0/8, [::1] or
+                        localhost (default ws://127.0.0.1:4000/); repeatable. With
+                        several, each connection goes to URL number
+                        FNV-1a-32(ClientId) mod count (at most 32)
   --connections N       connections to open (default 100)
   --ramp S              seconds over which to open them, evenly spread (default 0)
   --interval S          interval mode: one message per connection every S seconds,
@@ -27,15 +32,21 @@ and measures the replies. Loopback targets only.
                         ceiling: send the next message as soon as the reply arrives
   --duration S          measure window after the ramp (default 30); the run stops
                         by itself 5 s after it
-  --size BYTES          payload size, at least "<conn>:<seq>:" (default 40)
+  --size BYTES          payload size, at least "<conn>:<seq>:"; with --ocpp the
+                        whole CALL frame's (default 40)
   --sources K           spread connections over source addresses 127.0.0.2 ...
                         127.0.0.(K+1) (default ceil(N/20000))
-  --pid PID             the daemon's pid: report its CPU time and memory
+  --pid PID[,PID...]    the daemons' pids: report their CPU time and memory (summed)
   --id-prefix STR       ClientId prefix; connection i uses path /<STR><i> (default lg)
   --binary              send binary frames instead of text
+  --ocpp VERSION        OCPP-J: offer and require subprotocol VERSION (ocpp1.6,
+                        ocpp2.0.1 or ocpp2.1); each message is a Heartbeat CALL
+                        padded to --size, answered by a CALLRESULT in order
   --expect echo|any     echo: a reply must equal its message; any: any reply answers
                         the oldest outstanding message (default echo)
-  --threads N           event loops, each with its share of connections (default 1)
+  --threads N           event loops per process, each with its share (default 1)
+  --procs N             processes, each with its share of the connections and its
+                        own open-file limit; one merged report (default 1)
   --help                this text
 )";
 
@@ -83,9 +94,9 @@ bool isUnreservedText(const std::string &s)
 }
 
 // Only loopback targets: this tool must never put load on another machine.
-bool resolveLoopback(const std::string &host, uint16_t port, LoadOptions *out)
+bool resolveLoopback(const std::string &host, uint16_t port, Target *out)
 {
-    std::memset(&out->target, 0, sizeof out->target);
+    std::memset(&out->address, 0, sizeof out->address);
     if (host == "localhost" || host.find(':') == std::string::npos) {
         sockaddr_in a{};
         a.sin_family = AF_INET;
@@ -94,9 +105,8 @@ bool resolveLoopback(const std::string &host, uint16_t port, LoadOptions *out)
             return false;
         if ((ntohl(a.sin_addr.s_addr) >> 24) != 127)
             return false;
-        std::memcpy(&out->target, &a, sizeof a);
-        out->targetLength = sizeof a;
-        out->ipv6 = false;
+        std::memcpy(&out->address, &a, sizeof a);
+        out->addressLength = sizeof a;
         return true;
     }
     sockaddr_in6 a{};
@@ -104,13 +114,12 @@ bool resolveLoopback(const std::string &host, uint16_t port, LoadOptions *out)
     a.sin6_port = htons(port);
     if (inet_pton(AF_INET6, host.c_str(), &a.sin6_addr) != 1 || !IN6_IS_ADDR_LOOPBACK(&a.sin6_addr))
         return false;
-    std::memcpy(&out->target, &a, sizeof a);
-    out->targetLength = sizeof a;
-    out->ipv6 = true;
+    std::memcpy(&out->address, &a, sizeof a);
+    out->addressLength = sizeof a;
     return true;
 }
 
-bool parseUrl(const std::string &url, LoadOptions *out)
+bool parseUrl(const std::string &url, Target *out)
 {
     constexpr std::string_view Scheme = "ws://";
     if (url.compare(0, Scheme.size(), Scheme) != 0)
@@ -151,9 +160,50 @@ bool parseUrl(const std::string &url, LoadOptions *out)
     return true;
 }
 
+// One --url value: a URL or a comma-separated list. The first --url replaces the default.
+bool addTargets(const char *arg, bool *replaced, LoadOptions *out)
+{
+    if (!*replaced)
+        out->targets.clear();
+    *replaced = true;
+    const std::string_view list(arg);
+    size_t start = 0;
+    for (;;) {
+        const size_t comma = list.find(',', start);
+        Target target;
+        if (!parseUrl(std::string(list.substr(start, comma - start)), &target))
+            return false;
+        out->targets.push_back(std::move(target));
+        if (comma == std::string_view::npos)
+            break;
+        start = comma + 1;
+    }
+    if (out->targets.size() > size_t(MaxTargets))
+        return fail("--url %s: at most 32 targets", arg);
+    return true;
+}
+
+bool addPids(const char *arg, LoadOptions *out)
+{
+    out->pids.clear();
+    const std::string_view list(arg);
+    size_t start = 0;
+    for (;;) {
+        const size_t comma = list.find(',', start);
+        const std::string item(list.substr(start, comma - start));
+        long n = 0;
+        if (!parseInt(item.c_str(), 1, 1 << 30, &n))
+            return fail("--pid %s: expected a process id or a comma-separated list of them", arg);
+        out->pids.push_back(pid_t(n));
+        if (comma == std::string_view::npos)
+            return true;
+        start = comma + 1;
+    }
+}
+
 enum OptionId {
     OptUrl = 1000, OptConnections, OptRamp, OptInterval, OptMode, OptDuration, OptSize,
-    OptSources, OptPid, OptIdPrefix, OptBinary, OptExpect, OptThreads, OptHelp,
+    OptSources, OptPid, OptIdPrefix, OptBinary, OptExpect, OptOcpp, OptThreads, OptProcs, OptHelp,
 };
 
 constexpr option LongOptions[] = {
@@ -169,7 +219,9 @@ constexpr option LongOptions[] = {
     {"id-prefix", required_argument, nullptr, OptIdPrefix},
     {"binary", no_argument, nullptr, OptBinary},
     {"expect", required_argument, nullptr, OptExpect},
+    {"ocpp", required_argument, nullptr, OptOcpp},
     {"threads", required_argument, nullptr, OptThreads},
+    {"procs", required_argument, nullptr, OptProcs},
     {"help", no_argument, nullptr, OptHelp},
     {nullptr, 0, nullptr, 0},
 };
@@ -202,15 +254,15 @@ bool applyNumber(int id, const char *arg, LoadOptions *out)
             return fail("--sources %s: expected 1..254", arg);
         out->sources = int(n);
         return true;
-    case OptPid:
-        if (!parseInt(arg, 1, 1 << 30, &n))
-            return fail("--pid %s: expected a process id", arg);
-        out->pid = pid_t(n);
-        return true;
     case OptThreads:
         if (!parseInt(arg, 1, 64, &n))
             return fail("--threads %s: expected 1..64", arg);
         out->threads = int(n);
+        return true;
+    case OptProcs:
+        if (!parseInt(arg, 1, MaxProcs, &n))
+            return fail("--procs %s: expected 1..64", arg);
+        out->procs = int(n);
         return true;
     }
     return fail("%s: unknown option", arg ? arg : "?");
@@ -219,8 +271,8 @@ bool applyNumber(int id, const char *arg, LoadOptions *out)
 bool applyOption(int id, const char *arg, LoadOptions *out)
 {
     switch (id) {
-    case OptUrl:
-        return parseUrl(arg, out);
+    case OptPid:
+        return addPids(arg, out);
     case OptMode:
         if (std::strcmp(arg, "interval") == 0)
             out->mode = LoadOptions::Mode::Interval;
@@ -245,6 +297,11 @@ bool applyOption(int id, const char *arg, LoadOptions *out)
         else
             return fail("--expect %s: expected echo or any", arg);
         return true;
+    case OptOcpp:
+        if (std::strcmp(arg, "ocpp1.6") != 0 && std::strcmp(arg, "ocpp2.0.1") != 0 && std::strcmp(arg, "ocpp2.1") != 0)
+            return fail("--ocpp %s: expected ocpp1.6, ocpp2.0.1 or ocpp2.1", arg);
+        out->ocpp = arg;
+        return true;
     case OptHelp:
         std::fputs(Usage, stdout);
         std::exit(0);
@@ -252,33 +309,78 @@ bool applyOption(int id, const char *arg, LoadOptions *out)
     return applyNumber(id, arg, out);
 }
 
-} // namespace
-
-bool parseOptions(int argc, char **argv, LoadOptions *out)
+// What a single option cannot check by itself.
+bool checkCombination(bool expectGiven, LoadOptions *out)
 {
-    if (!parseUrl(out->url, out))
-        return false;
-    opterr = 0; // our own one-line message instead of getopt's
-    int id = 0;
-    while ((id = getopt_long(argc, argv, ":", LongOptions, nullptr)) != -1) {
-        if (id == '?' || id == ':') {
-            const char *bad = argv[optind - 1];
-            return fail(id == ':' ? "%s: missing value" : "%s: unknown option or missing value", bad);
-        }
-        if (!applyOption(id, optarg, out))
-            return false;
+    const auto family = [](const Target &t) { return t.address.ss_family; };
+    out->ipv6 = family(out->targets[0]) == AF_INET6;
+    for (const Target &t : out->targets) {
+        if (family(t) != family(out->targets[0]))
+            return fail("--url %s: all targets must be IPv4 or all IPv6", t.url.c_str());
     }
-    if (optind < argc)
-        return fail("%s: unexpected argument", argv[optind]);
+    if (out->isOcpp() && out->binary)
+        return fail("--binary: %s", "OCPP-J frames are text; not with --ocpp");
+    if (out->isOcpp() && expectGiven)
+        return fail("--expect: %s", "with --ocpp a reply must be the CALLRESULT to the oldest CALL; no --expect");
     if (out->sources == 0)
         out->sources = out->ipv6 ? 1 : (out->connections + 19999) / 20000;
     if (out->ipv6 && out->sources > 1)
         return fail("--sources: %s has no other source addresses; use 1", "::1");
     if (out->sources > 254)
         return fail("--connections: %s; lower it or pass --sources", "would need more than 254 sources");
-    if (out->threads > out->connections)
-        out->threads = out->connections;
+    // Every process and every loop gets at least one connection.
+    out->procs = std::min(out->procs, out->connections);
+    out->threads = std::min(out->threads, (out->connections + out->procs - 1) / out->procs);
     return true;
+}
+
+} // namespace
+
+std::string LoadOptions::urlList() const
+{
+    std::string list;
+    for (const Target &t : targets) {
+        if (!list.empty())
+            list += ',';
+        list += t.url;
+    }
+    return list;
+}
+
+int LoadOptions::targetOf(uint32_t connection) const
+{
+    if (targets.size() == 1)
+        return 0;
+    uint32_t hash = 2166136261u;
+    const auto add = [&hash](char c) { hash = (hash ^ uint8_t(c)) * 16777619u; };
+    std::for_each(idPrefix.begin(), idPrefix.end(), add);
+    char digits[10];
+    const char *end = std::to_chars(digits, digits + sizeof digits, connection).ptr;
+    std::for_each(static_cast<const char *>(digits), end, add);
+    return int(hash % uint32_t(targets.size()));
+}
+
+bool parseOptions(int argc, char **argv, LoadOptions *out)
+{
+    out->targets.assign(1, Target{});
+    if (!parseUrl("ws://127.0.0.1:4000/", &out->targets[0]))
+        return false;
+    opterr = 0; // our own one-line message instead of getopt's
+    int id = 0;
+    bool urlGiven = false;
+    bool expectGiven = false;
+    while ((id = getopt_long(argc, argv, ":", LongOptions, nullptr)) != -1) {
+        if (id == '?' || id == ':') {
+            const char *bad = argv[optind - 1];
+            return fail(id == ':' ? "%s: missing value" : "%s: unknown option or missing value", bad);
+        }
+        expectGiven = expectGiven || id == OptExpect;
+        if (!(id == OptUrl ? addTargets(optarg, &urlGiven, out) : applyOption(id, optarg, out)))
+            return false;
+    }
+    if (optind < argc)
+        return fail("%s: unexpected argument", argv[optind]);
+    return checkCombination(expectGiven, out);
 }
 
 } // namespace loadgen

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -11,17 +12,29 @@
 
 namespace loadgen {
 
+// One daemon to connect to (one --url).
+struct Target
+{
+    std::string url;
+    std::string hostHeader; // "127.0.0.1:4000", sent as Host:
+    std::string basePath;   // the URL path up to and including its last '/'
+    sockaddr_storage address{};
+    socklen_t addressLength = 0;
+};
+
+// A connection's target is a byte in Conn, and each has a counter in the report.
+constexpr int MaxTargets = 32;
+constexpr int MaxProcs = 64;
+
 struct LoadOptions
 {
     enum class Mode { Interval, Ceiling };
     enum class Expect { Echo, Any };
 
-    std::string url = "ws://127.0.0.1:4000/";
-    std::string hostHeader;  // "127.0.0.1:4000", sent as Host:
-    std::string basePath;    // the URL path up to and including its last '/'
-    sockaddr_storage target{};
-    socklen_t targetLength = 0;
-    bool ipv6 = false;
+    // Several targets: each connection goes to one picked by a hash of its ClientId,
+    // as a hash-based balancer in front of several daemons would send it.
+    std::vector<Target> targets;
+    bool ipv6 = false; // all targets share one address family
 
     int connections = 100;
     double rampSeconds = 0;
@@ -30,11 +43,21 @@ struct LoadOptions
     double durationSeconds = 30;
     size_t size = 40;
     int sources = 0; // 0: ceil(connections / 20000)
-    pid_t pid = 0;
+    std::vector<pid_t> pids; // the daemons whose CPU and memory are reported (summed)
     std::string idPrefix = "lg";
     bool binary = false;
     Expect expect = Expect::Echo;
-    int threads = 1;
+    // Empty: plain messages. Otherwise the OCPP-J subprotocol to offer and require
+    // ("ocpp1.6"); messages are then Heartbeat CALLs answered by CALLRESULTs.
+    std::string ocpp;
+    int threads = 1; // event loops per process
+    int procs = 1;   // processes, each with its own share of the connections
+
+    bool isOcpp() const { return !ocpp.empty(); }
+    // The target of connection i: FNV-1a (32 bit) of its ClientId "<idPrefix><i>"
+    // modulo the number of targets.
+    int targetOf(uint32_t connection) const;
+    std::string urlList() const; // the targets' URLs, comma-separated
 };
 
 // The drain after the measure window: replies still due get this long to arrive.

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include <sys/resource.h>
 #include <sys/types.h>
@@ -76,18 +77,42 @@ inline ProcSample sampleProcess(pid_t pid, int64_t atUs)
     return s;
 }
 
+// Several daemons as one: CPU and memory summed (VmHWM too: the sum of each one's
+// peak, which they need not have reached at the same moment). Valid when all are.
+inline ProcSample sampleProcesses(const std::vector<pid_t> &pids, int64_t atUs)
+{
+    ProcSample total;
+    total.atUs = atUs;
+    total.valid = !pids.empty();
+    for (const pid_t pid : pids) {
+        const ProcSample s = sampleProcess(pid, atUs);
+        total.valid = total.valid && s.valid;
+        total.cpuSeconds += s.cpuSeconds;
+        total.rssKb += s.rssKb;
+        total.hwmKb += s.hwmKb;
+    }
+    return total;
+}
+
+// The load generator's own use: the parent's and, once they have been waited for,
+// its children's (peak RSS summed over the processes).
 struct SelfUsage
 {
     double cpuSeconds = 0;
     int64_t maxRssKb = 0;
 };
 
+inline SelfUsage usageOf(const rusage &ru)
+{
+    const auto seconds = [](const timeval &tv) { return double(tv.tv_sec) + double(tv.tv_usec) / 1e6; };
+    return {seconds(ru.ru_utime) + seconds(ru.ru_stime), int64_t(ru.ru_maxrss)};
+}
+
 inline SelfUsage selfUsage()
 {
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);
-    const auto seconds = [](const timeval &tv) { return double(tv.tv_sec) + double(tv.tv_usec) / 1e6; };
-    return {seconds(ru.ru_utime) + seconds(ru.ru_stime), int64_t(ru.ru_maxrss)};
+    return usageOf(ru);
 }
 
 } // namespace loadgen

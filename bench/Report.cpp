@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace loadgen {
 
@@ -55,15 +57,29 @@ public:
     template<typename Name>
     void counts(const std::string &key, const CountMap &map, Name name)
     {
+        std::vector<std::pair<std::string, uint64_t>> items;
+        for (int i = 0; i < map.used; ++i)
+            items.emplace_back(name(map.entries[i].key), map.entries[i].count);
+        if (map.other)
+            items.emplace_back("other", map.other);
+        labelled(key, items);
+    }
+
+    // Labelled counts as "label=n, label=n" and {"label":n,...}.
+    void labelled(const std::string &key, const std::vector<std::pair<std::string, uint64_t>> &items)
+    {
         std::string text, json = "{";
-        for (int i = 0; i < map.used; ++i) {
-            const std::string label = name(map.entries[i].key);
-            text += (i ? ", " : "") + label + "=" + number(map.entries[i].count);
-            json += (i ? "," : "") + jsonString(label) + ":" + number(map.entries[i].count);
-        }
-        if (map.other) {
-            text += std::string(map.used ? ", " : "") + "other=" + number(map.other);
-            json += std::string(map.used ? "," : "") + "\"other\":" + number(map.other);
+        for (const auto &[label, count] : items) {
+            if (!text.empty()) {
+                text += ", ";
+                json += ',';
+            }
+            text += label;
+            text += '=';
+            text += number(count);
+            json += jsonString(label);
+            json += ':';
+            json += number(count);
         }
         m_fields.push_back({key, text.empty() ? "-" : text, json + "}"});
     }
@@ -76,8 +92,13 @@ public:
         for (const Field &f : m_fields)
             std::printf("%-*s %s\n", int(width + 1), (f.key + ":").c_str(), f.text.c_str());
         std::string json = "{";
-        for (size_t i = 0; i < m_fields.size(); ++i)
-            json += (i ? "," : "") + jsonString(m_fields[i].key) + ":" + m_fields[i].json;
+        for (const Field &f : m_fields) {
+            if (json.size() > 1)
+                json += ',';
+            json += jsonString(f.key);
+            json += ':';
+            json += f.json;
+        }
         std::printf("RESULT %s}\n", json.c_str());
         std::fflush(stdout);
     }
@@ -94,7 +115,9 @@ std::string errnoName(int error)
 
 void addSetup(Fields &f, const LoadOptions &o)
 {
-    f.text("url", o.url);
+    f.text("url", o.urlList());
+    f.add("targets", uint64_t(o.targets.size()));
+    f.text("protocol", o.isOcpp() ? o.ocpp : "plain");
     f.text("mode", o.mode == LoadOptions::Mode::Ceiling ? "ceiling" : "interval");
     f.add("connections", uint64_t(o.connections));
     f.add("ramp_s", o.rampSeconds, 3);
@@ -103,21 +126,29 @@ void addSetup(Fields &f, const LoadOptions &o)
     f.add("duration_s", o.durationSeconds, 3);
     f.add("size_bytes", uint64_t(o.size));
     f.text("frames", o.binary ? "binary" : "text");
-    f.text("expect", o.expect == LoadOptions::Expect::Echo ? "echo" : "any");
+    f.text("expect", o.isOcpp() ? "callresult" : o.expect == LoadOptions::Expect::Echo ? "echo" : "any");
+    f.add("procs", uint64_t(o.procs));
     f.add("threads", uint64_t(o.threads));
     f.add("sources", uint64_t(o.sources));
 }
 
-void addConnections(Fields &f, const Totals &t, const RunClock &clock)
+void addConnections(Fields &f, const LoadOptions &o, const Totals &t, const RunClock &clock)
 {
     f.add("conn_attempted", t.attempted);
     f.add("conn_established", t.established);
+    if (o.targets.size() > 1) {
+        std::vector<std::pair<std::string, uint64_t>> byTarget;
+        for (size_t i = 0; i < o.targets.size(); ++i)
+            byTarget.emplace_back(o.targets[i].hostHeader, t.establishedByTarget[i]);
+        f.labelled("conn_established_by_target", byTarget);
+    }
     f.add("conn_failed", t.connectFailed + t.handshakeFailed + t.notEstablished);
     f.add("conn_connect_errors", t.connectFailed);
     f.counts("conn_connect_errors_by_errno", t.connectErrors, errnoName);
     f.add("conn_handshake_failed", t.handshakeFailed);
     f.counts("conn_handshake_status", t.handshakeStatus, [](int s) { return std::to_string(s); });
     f.add("conn_handshake_bad_accept", t.handshakeBadAccept);
+    f.add("conn_handshake_bad_subprotocol", t.handshakeBadSubprotocol);
     f.add("conn_handshake_malformed", t.handshakeMalformed);
     f.add("conn_handshake_eof", t.handshakeEof);
     f.add("conn_not_established_at_end", t.notEstablished);
@@ -143,6 +174,7 @@ void addMessages(Fields &f, const Totals &t, const RunClock &clock, int64_t endU
     f.add("msgs_answered", t.answered);
     f.add("msgs_lost", t.lost);
     f.add("msgs_mismatched", t.mismatched);
+    f.add("msgs_callerror", t.callErrors);
     f.add("msgs_unexpected", t.unexpected);
     f.add("msgs_skipped_backlog", t.skipped);
     f.add("window_s", window, 3);
@@ -180,54 +212,57 @@ void addDaemon(Fields &f, const DaemonSamples &d, uint64_t established)
 
 } // namespace
 
-Totals sumStats(const std::vector<std::unique_ptr<ThreadStats>> &stats)
+Totals sumStats(std::span<const ThreadStats> stats)
 {
     Totals t;
-    for (const auto &s : stats) {
-        t.attempted += s->attempted.get();
-        t.established += s->established.get();
-        t.connectFailed += s->connectFailed.get();
-        t.handshakeFailed += s->handshakeFailed.get();
-        t.handshakeBadAccept += s->handshakeBadAccept.get();
-        t.handshakeMalformed += s->handshakeMalformed.get();
-        t.handshakeEof += s->handshakeEof.get();
-        t.closedByServer += s->closedByServer.get();
-        t.protocolErrors += s->protocolErrors.get();
-        t.notEstablished += s->notEstablished.get();
-        t.sent += s->sent.get();
-        t.received += s->received.get();
-        t.answered += s->answered.get();
-        t.mismatched += s->mismatched.get();
-        t.unexpected += s->unexpected.get();
-        t.lost += s->lost.get();
-        t.skipped += s->skipped.get();
-        t.sentInWindow += s->sentInWindow.get();
-        t.answeredInWindow += s->answeredInWindow.get();
-        t.connectErrors.merge(s->connectErrors);
-        t.handshakeStatus.merge(s->handshakeStatus);
-        t.closeCodes.merge(s->closeCodes);
-        t.rtt.merge(s->rtt);
-        t.lastOpenUs = std::max(t.lastOpenUs, s->lastOpenUs);
-        t.lastSettledUs = std::max(t.lastSettledUs, s->lastSettledUs);
+    for (const ThreadStats &s : stats) {
+        t.attempted += s.attempted.get();
+        t.established += s.established.get();
+        t.connectFailed += s.connectFailed.get();
+        t.handshakeFailed += s.handshakeFailed.get();
+        t.handshakeBadAccept += s.handshakeBadAccept.get();
+        t.handshakeBadSubprotocol += s.handshakeBadSubprotocol.get();
+        t.handshakeMalformed += s.handshakeMalformed.get();
+        t.handshakeEof += s.handshakeEof.get();
+        t.closedByServer += s.closedByServer.get();
+        t.protocolErrors += s.protocolErrors.get();
+        t.notEstablished += s.notEstablished.get();
+        t.sent += s.sent.get();
+        t.received += s.received.get();
+        t.answered += s.answered.get();
+        t.mismatched += s.mismatched.get();
+        t.unexpected += s.unexpected.get();
+        t.lost += s.lost.get();
+        t.skipped += s.skipped.get();
+        t.sentInWindow += s.sentInWindow.get();
+        t.answeredInWindow += s.answeredInWindow.get();
+        t.callErrors += s.callErrors.get();
+        for (size_t i = 0; i < t.establishedByTarget.size(); ++i)
+            t.establishedByTarget[i] += s.establishedByTarget[i];
+        t.connectErrors.merge(s.connectErrors);
+        t.handshakeStatus.merge(s.handshakeStatus);
+        t.closeCodes.merge(s.closeCodes);
+        t.rtt.merge(s.rtt);
+        t.lastOpenUs = std::max(t.lastOpenUs, s.lastOpenUs);
+        t.lastSettledUs = std::max(t.lastSettledUs, s.lastSettledUs);
     }
     return t;
 }
 
-void printProgress(const std::vector<std::unique_ptr<ThreadStats>> &stats, const RunClock &clock,
-                   int64_t now, Progress *last)
+void printProgress(std::span<const ThreadStats> stats, const RunClock &clock, int64_t now, Progress *last)
 {
     uint64_t attempted = 0, established = 0, open = 0, failed = 0, sent = 0, answered = 0;
     uint64_t outstanding = 0, lost = 0, mismatched = 0;
-    for (const auto &s : stats) {
-        attempted += s->attempted.get();
-        established += s->established.get();
-        open += s->openNow.get();
-        failed += s->connectFailed.get() + s->handshakeFailed.get();
-        sent += s->sent.get();
-        answered += s->answered.get();
-        outstanding += s->outstanding.get();
-        lost += s->lost.get();
-        mismatched += s->mismatched.get();
+    for (const ThreadStats &s : stats) {
+        attempted += s.attempted.get();
+        established += s.established.get();
+        open += s.openNow.get();
+        failed += s.connectFailed.get() + s.handshakeFailed.get();
+        sent += s.sent.get();
+        answered += s.answered.get();
+        outstanding += s.outstanding.get();
+        lost += s.lost.get();
+        mismatched += s.mismatched.get();
     }
     const double span = seconds(now - last->atUs);
     const char *phase = now < clock.windowStartUs ? "ramp" : now < clock.windowEndUs ? "hold" : "drain";
@@ -247,12 +282,21 @@ void printReport(const LoadOptions &options, const RunClock &clock, int64_t endU
 {
     Fields f;
     addSetup(f, options);
-    addConnections(f, totals, clock);
+    addConnections(f, options, totals, clock);
     addMessages(f, totals, clock, endUs);
-    if (options.pid > 0) {
-        f.add("daemon_pid", uint64_t(options.pid));
-        addDaemon(f, daemon, totals.established);
+    if (options.pids.size() == 1) {
+        f.add("daemon_pid", uint64_t(options.pids[0]));
+    } else if (!options.pids.empty()) {
+        std::string list;
+        for (const pid_t pid : options.pids) {
+            if (!list.empty())
+                list += ',';
+            list += std::to_string(pid);
+        }
+        f.text("daemon_pid", list);
     }
+    if (!options.pids.empty())
+        addDaemon(f, daemon, totals.established);
     const double run = seconds(endUs - clock.startUs);
     f.add("run_s", run, 3);
     f.add("interrupted", uint64_t(interrupted));

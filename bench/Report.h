@@ -3,8 +3,7 @@
 // Turns the loops' counters into the progress line and the final report: aligned
 // `key: value` lines for people and one `RESULT {...}` JSON line for scripts.
 
-#include <memory>
-#include <vector>
+#include <span>
 
 #include "Engine.h"
 #include "LoadOptions.h"
@@ -16,16 +15,17 @@ namespace loadgen {
 struct Totals
 {
     uint64_t attempted = 0, established = 0, connectFailed = 0, handshakeFailed = 0;
-    uint64_t handshakeBadAccept = 0, handshakeMalformed = 0, handshakeEof = 0;
+    uint64_t handshakeBadAccept = 0, handshakeBadSubprotocol = 0, handshakeMalformed = 0, handshakeEof = 0;
     uint64_t closedByServer = 0, protocolErrors = 0, notEstablished = 0;
     uint64_t sent = 0, received = 0, answered = 0, mismatched = 0, unexpected = 0, lost = 0;
-    uint64_t skipped = 0, sentInWindow = 0, answeredInWindow = 0;
+    uint64_t skipped = 0, sentInWindow = 0, answeredInWindow = 0, callErrors = 0;
     CountMap connectErrors, handshakeStatus, closeCodes;
+    std::array<uint64_t, MaxTargets> establishedByTarget{};
     Histogram rtt;
     int64_t lastOpenUs = 0, lastSettledUs = 0;
 };
 
-Totals sumStats(const std::vector<std::unique_ptr<ThreadStats>> &stats);
+Totals sumStats(std::span<const ThreadStats> stats);
 
 // The daemon at the start, when the measure window opens and closes (connections
 // still held: RSS growth is taken there) and when the drain is over.
@@ -42,7 +42,7 @@ struct Progress
     uint64_t answered = 0;
 };
 
-void printProgress(const std::vector<std::unique_ptr<ThreadStats>> &stats, const RunClock &clock,
+void printProgress(std::span<const ThreadStats> stats, const RunClock &clock,
                    int64_t now, Progress *last);
 
 void printReport(const LoadOptions &options, const RunClock &clock, int64_t endUs, const Totals &totals,

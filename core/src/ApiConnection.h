@@ -4,11 +4,11 @@
 #include <QLoggingCategory>
 #include <QObject>
 #include <QPointer>
-#include <QTcpSocket>
 #include <http_parser.h>
 #include <optional>
 
 #include "ApiClient.h"
+#include "DirectTcpSocket.h"
 
 namespace ws2api {
 
@@ -96,7 +96,7 @@ private:
     static const http_parser_settings s_settings;
 
     ApiConnectionOwner *m_owner;
-    QTcpSocket m_socket;
+    DirectTcpSocket m_socket;
     http_parser m_parser;
     std::optional<PendingRequest> m_request;
     ApiResponse m_response;

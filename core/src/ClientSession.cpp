@@ -6,6 +6,7 @@
 
 #include "ApiClient.h"
 #include "ClientRegistry.h"
+#include "DirectTcpSocket.h"
 #include "HostAddress.h"
 #include "Metrics.h"
 #include "Worker.h"
@@ -18,11 +19,12 @@ namespace {
 qint64 nowMs() { return QDateTime::currentMSecsSinceEpoch(); }
 }
 
-ClientSession::ClientSession(Worker *worker, QWebSocket *socket, QByteArray clientId, quint64 serial,
-                             QString protocol)
+ClientSession::ClientSession(Worker *worker, QWebSocket *socket, DirectTcpSocket *tcp,
+                             QByteArray clientId, quint64 serial, QString protocol)
     : QObject(worker)
     , m_worker(worker)
     , m_socket(socket)
+    , m_tcp(tcp)
     , m_clientId(std::move(clientId))
     , m_serial(serial)
     , m_protocol(std::move(protocol))
@@ -82,7 +84,7 @@ void ClientSession::callApiInOrder(ApiRequest request, ApiCallback done)
         close(1008, QStringLiteral("too many messages waiting for the API"), true);
         return;
     }
-    m_ordered.push_back(Pending{std::move(request), std::move(done)});
+    m_ordered.append(Pending{std::move(request), std::move(done)});
     pump();
 }
 
@@ -93,7 +95,7 @@ void ClientSession::pump()
     m_orderedInFlight = true;
     m_worker->callApi(std::move(m_ordered.front().request), this, [this](const ApiResponse &response) {
         const ApiCallback done = std::move(m_ordered.front().done);
-        m_ordered.pop_front();
+        m_ordered.removeFirst();
         m_orderedInFlight = false;
         if (done)
             done(response);
@@ -122,10 +124,13 @@ int ClientSession::send(const ClientMessage &message)
         close(1008, QStringLiteral("send queue full"), true);
         return 503;
     }
-    if (message.binary)
-        m_socket->sendBinaryMessage(message.data);
-    else
-        m_socket->sendTextMessage(QString::fromUtf8(message.data));
+    {
+        const DirectTcpSocket::WriteBatch oneSend(m_tcp);
+        if (message.binary)
+            m_socket->sendBinaryMessage(message.data);
+        else
+            m_socket->sendTextMessage(QString::fromUtf8(message.data));
+    }
     ++m_messagesOut;
     WorkerCounters::bump(m_worker->counters().messagesOut);
     return 200;
@@ -150,8 +155,10 @@ void ClientSession::close(int code, const QString &reason, bool notifyApi)
 
 void ClientSession::ping()
 {
-    if (m_socket && !m_closing)
+    if (m_socket && !m_closing) {
+        const DirectTcpSocket::WriteBatch oneSend(m_tcp);
         m_socket->ping();
+    }
 }
 
 void ClientSession::abortDeadPeer()
@@ -178,6 +185,7 @@ void ClientSession::onDisconnected()
     m_socket->disconnect(this);
     m_socket->deleteLater();
     m_socket = nullptr;
+    m_tcp = nullptr;
     m_mode->clientGone();
     finishIfDone();
 }

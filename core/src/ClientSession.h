@@ -1,9 +1,9 @@
 #pragma once
 
 #include <QByteArray>
+#include <QList>
 #include <QObject>
 #include <QString>
-#include <deque>
 #include <functional>
 #include <memory>
 
@@ -14,6 +14,7 @@ class QWebSocket;
 
 namespace ws2api {
 
+class DirectTcpSocket;
 class Worker;
 
 // One WebSocket client on its worker: Open -> Closing -> Ended. The wire mode's
@@ -28,8 +29,9 @@ class ClientSession : public QObject
 public:
     using ApiCallback = std::function<void(const ApiResponse &)>;
 
-    ClientSession(Worker *worker, QWebSocket *socket, QByteArray clientId, quint64 serial,
-                  QString protocol);
+    // `tcp` is the socket under `socket` (it lets a frame leave as one send()).
+    ClientSession(Worker *worker, QWebSocket *socket, DirectTcpSocket *tcp, QByteArray clientId,
+                  quint64 serial, QString protocol);
     ~ClientSession() override;
 
     quint64 serial() const { return m_serial; }
@@ -69,11 +71,14 @@ private:
 
     Worker *m_worker;
     QWebSocket *m_socket;
+    DirectTcpSocket *m_tcp;
     QByteArray m_clientId;
     quint64 m_serial;
     QString m_protocol;
     std::unique_ptr<ModeSession> m_mode;
-    std::deque<Pending> m_ordered;
+    // QList rather than std::deque: an empty deque allocates ~600 bytes, and most
+    // sessions have nothing waiting most of the time.
+    QList<Pending> m_ordered;
     bool m_orderedInFlight = false;
     int m_unorderedInFlight = 0;
     bool m_closing = false;

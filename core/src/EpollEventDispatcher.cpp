@@ -105,8 +105,11 @@ bool EpollEventDispatcher::processEvents(QEventLoop::ProcessEventsFlags flags)
 
     // Blocking cannot strand a posted event: postEvent() calls wakeUp(), which
     // leaves the eventfd readable until a pass drains it.
-    const int timeoutMs = !canWait ? 0 : withTimers ? timerWaitMs() : -1;
+    const bool writesDue = withSockets && !m_presumedWrites.empty();
+    const int timeoutMs = !canWait || writesDue ? 0 : withTimers ? timerWaitMs() : -1;
     int processed = withSockets ? waitAndDispatchSockets(timeoutMs) : waitForWakeUpOnly(timeoutMs);
+    if (withSockets && !m_interrupted.load(std::memory_order_acquire))
+        processed += dispatchPresumedWrites();
     if (withTimers && !m_interrupted.load(std::memory_order_acquire))
         processed += activateTimers();
     return processed > 0;
@@ -169,7 +172,9 @@ void EpollEventDispatcher::registerSocketNotifier(QSocketNotifier *notifier)
     if (slot.notifier && slot.notifier != notifier)
         qCWarning(lcEpoll, "several %s notifiers for socket %d; the newest one wins",
                   TypeName[type], fd);
-    slot = {notifier, ++m_notifierSerial};
+    slot = {notifier, ++m_notifierSerial, type == QSocketNotifier::Write};
+    if (slot.presumedReady)
+        m_presumedWrites.push_back({fd, slot.serial});
     updateWatch(fd, &watch);
 }
 
@@ -192,13 +197,16 @@ void EpollEventDispatcher::unregisterSocketNotifier(QSocketNotifier *notifier)
     updateWatch(fd, &*it);
 }
 
-// Brings the epoll registration of fd in line with its notifiers; erases the
-// watch once none is left.
+// Brings the epoll registration of fd in line with its notifiers (a presumed
+// ready write notifier is not in it); erases the watch once none is left.
 void EpollEventDispatcher::updateWatch(int fd, FdWatch *watch)
 {
     quint32 wanted = 0;
+    bool any = false;
     for (size_t type = 0; type < watch->byType.size(); ++type) {
-        if (watch->byType[type].notifier)
+        const NotifierSlot &slot = watch->byType[type];
+        any = any || slot.notifier;
+        if (slot.notifier && !slot.presumedReady)
             wanted |= WatchMask[type];
     }
     int rc = 0;
@@ -221,7 +229,7 @@ void EpollEventDispatcher::updateWatch(int fd, FdWatch *watch)
             qCWarning(lcEpoll, "cannot watch socket %d for events 0x%x: %s", fd, wanted,
                       strerror(errno));
     }
-    if (!wanted)
+    if (!any)
         m_watches.remove(fd);
     else if (rc == 0)
         watch->events = wanted;
@@ -282,7 +290,8 @@ int EpollEventDispatcher::dispatchSockets(int count)
                 break;
             }
             const NotifierSlot &slot = it->byType[type];
-            if (!slot.notifier || slot.serial > newestSerial)
+            // A presumed ready write notifier fires after this loop anyway.
+            if (!slot.notifier || slot.serial > newestSerial || slot.presumedReady)
                 continue;
             QEvent event(QEvent::SockAct);
             QCoreApplication::sendEvent(slot.notifier, &event);
@@ -293,6 +302,48 @@ int EpollEventDispatcher::dispatchSockets(int count)
                 return activated;
         }
     }
+    return activated;
+}
+
+// Fires the write notifiers enabled since the last pass, those enabled by this
+// pass's handlers included. One still enabled afterwards could not write
+// everything: from then on epoll tells when it can.
+int EpollEventDispatcher::dispatchPresumedWrites()
+{
+    // Swapped out, so that entries added by the handlers wait for the next
+    // pass. The spare vector keeps its capacity from pass to pass; a nested
+    // pass inside a handler finds it taken and starts an empty one.
+    std::vector<PresumedWrite> batch = std::move(m_presumedSpare);
+    batch.clear();
+    batch.swap(m_presumedWrites);
+    int activated = 0;
+    size_t done = 0;
+    for (; done < batch.size(); ++done) {
+        if (m_interrupted.load(std::memory_order_acquire))
+            break;
+        const PresumedWrite entry = batch[done];
+        const auto presumed = [this, entry]() -> FdWatch * {
+            const auto it = m_watches.find(entry.fd);
+            if (it == m_watches.end())
+                return nullptr;
+            const NotifierSlot &slot = it->byType[QSocketNotifier::Write];
+            return slot.presumedReady && slot.serial == entry.serial ? &*it : nullptr;
+        };
+        const FdWatch *watch = presumed();
+        if (!watch)
+            continue;
+        QEvent event(QEvent::SockAct);
+        QCoreApplication::sendEvent(watch->byType[QSocketNotifier::Write].notifier, &event);
+        ++activated;
+        if (FdWatch *still = presumed()) {
+            still->byType[QSocketNotifier::Write].presumedReady = false;
+            updateWatch(entry.fd, still);
+        }
+    }
+    // An interrupted pass leaves the rest for the next one, ahead of newer entries.
+    m_presumedWrites.insert(m_presumedWrites.begin(), batch.begin() + qsizetype(done), batch.end());
+    if (batch.capacity() > m_presumedSpare.capacity())
+        m_presumedSpare = std::move(batch);
     return activated;
 }
 

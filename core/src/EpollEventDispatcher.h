@@ -11,6 +11,7 @@
 #include <memory>
 #include <set>
 #include <utility>
+#include <vector>
 
 class QSocketNotifier;
 struct epoll_event;
@@ -21,6 +22,14 @@ namespace ws2api {
 // so a thread with 10k idle connections burns a core doing nothing. This one
 // keeps the sockets in an epoll set and the timers in ordered containers:
 // a pass costs O(ready sockets + expired timers), every registration O(log n).
+//
+// Write notifiers are presumed ready when enabled: QAbstractSocket enables its
+// write notifier for every write() and disables it once the data is out, which
+// would cost two epoll_ctl() per reply. A newly enabled write notifier instead
+// fires at the end of the current pass without asking the kernel; only when it
+// is still enabled after that (the socket was full, or is still connecting)
+// does epoll watch it. A handler therefore sees at most one spurious activation
+// per enable, which Qt's sockets take as a write of 0 bytes.
 //
 // Install it before QCoreApplication exists with
 // QCoreApplication::setEventDispatcher(), and on worker threads with
@@ -57,6 +66,13 @@ private:
     {
         QSocketNotifier *notifier = nullptr;
         quint64 serial = 0;
+        // A write notifier waiting for its presumed activation: not in epoll.
+        bool presumedReady = false;
+    };
+    struct PresumedWrite
+    {
+        int fd;
+        quint64 serial;
     };
     struct FdWatch
     {
@@ -89,6 +105,7 @@ private:
     int waitAndDispatchSockets(int timeoutMs);
     int waitForWakeUpOnly(int timeoutMs);
     int dispatchSockets(int count);
+    int dispatchPresumedWrites();
     void drainWakeUp();
 
     int timerWaitMs() const;
@@ -109,6 +126,10 @@ private:
     // overwrites m_events, so the outer pass must stop reading it.
     quint64 m_waitCount = 0;
     std::unique_ptr<epoll_event[]> m_events;
+    // Write notifiers enabled since the last pass, in order; an entry whose
+    // serial no longer matches its slot is stale and skipped.
+    std::vector<PresumedWrite> m_presumedWrites;
+    std::vector<PresumedWrite> m_presumedSpare;
 
     QHash<int, Timer> m_timers;
     std::set<TimerKey> m_timerQueue;

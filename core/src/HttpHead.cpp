@@ -180,6 +180,9 @@ bool finishHead(const http_parser &parser, Collector &c, QByteArrayView bytes)
     head->upgradeWebSocket = head->method == "GET"
         && std::any_of(upgrades.cbegin(), upgrades.cend(),
                        [](const QByteArray &v) { return hasToken(v, "websocket"); });
+    const auto connection = head->headerValues("Connection");
+    head->connectionUpgrade = std::any_of(connection.cbegin(), connection.cend(),
+                                          [](const QByteArray &v) { return hasToken(v, "upgrade"); });
     return true;
 }
 

@@ -22,6 +22,7 @@ struct HttpHead
     bool chunked = false;       // Transfer-Encoding: chunked
     bool keepAlive = true;      // per version and Connection header
     bool upgradeWebSocket = false;  // Upgrade: websocket (token match, case-insensitive)
+    bool connectionUpgrade = false; // Connection: upgrade (likewise)
 
     QByteArray header(QByteArrayView name) const;            // first match, case-insensitive
     QList<QByteArray> headerValues(QByteArrayView name) const;  // every match, in order

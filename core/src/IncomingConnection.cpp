@@ -36,7 +36,12 @@ IncomingConnection::IncomingConnection(Worker *worker, QTcpSocket *socket, Liste
     });
     m_timer->start(worker->config().handshakeTimeoutMs);
     connect(m_socket, &QTcpSocket::readyRead, this, &IncomingConnection::inspect);
-    connect(m_socket, &QTcpSocket::disconnected, this, &QObject::deleteLater);
+    // While the API decides on an upgrade this object waits for its answer, even
+    // if the client has gone: an accepted client must still be reported gone.
+    connect(m_socket, &QTcpSocket::disconnected, this, [this] {
+        if (!m_askingApi)
+            deleteLater();
+    });
     inspect();
 }
 
@@ -90,6 +95,11 @@ void IncomingConnection::startUpgrade(const HttpHead &head)
         return reject(426, "WebSocket version 13 required\n", {{"Sec-WebSocket-Version", "13"}});
     if (head.header("Sec-WebSocket-Key").isEmpty())
         return reject(400, "missing Sec-WebSocket-Key\n");
+    // What QWebSocketServer checks as well: a request it would refuse after the
+    // API said yes would leave the API believing in a client that never came.
+    if (head.versionMajor != 1 || head.versionMinor < 1 || head.header("Host").isEmpty()
+        || !head.connectionUpgrade)
+        return reject(400, "not a WebSocket upgrade (HTTP/1.1, Host and Connection: Upgrade required)\n");
     const auto clientId = ClientId::fromPath(head.path);
     if (!clientId)
         return reject(400, "bad ClientId in path\n");
@@ -106,10 +116,19 @@ void IncomingConnection::startUpgrade(const HttpHead &head)
 
     // The API decides now; its own timeout governs from here.
     m_timer->stop();
+    m_askingApi = true;
     ConnectInfo info{*clientId, &head, m_socket->peerAddress(), *protocol};
     m_worker->callApi(m_worker->mode().connectRequest(info), this,
                       [this, id = *clientId, protocol = *protocol](const ApiResponse &response) {
+        m_askingApi = false;
         const ConnectVerdict verdict = m_worker->mode().connectVerdict(response);
+        if (m_socket->state() != QAbstractSocket::ConnectedState) {
+            qCDebug(lcHandshake) << "client" << id << "left while the API decided";
+            if (verdict.accept)
+                m_worker->notifyGoneBeforeUpgrade(id);
+            deleteLater();
+            return;
+        }
         if (!verdict.accept) {
             WorkerCounters::bump(m_worker->counters().connectionsRejected);
             if (verdict.status >= 500)

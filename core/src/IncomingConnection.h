@@ -33,6 +33,7 @@ private:
     ListenerRole m_role;
     QTimer *m_timer;
     bool m_decided = false;
+    bool m_askingApi = false;
 };
 
 } // namespace ws2api

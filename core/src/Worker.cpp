@@ -14,6 +14,7 @@
 #include "ApiClient.h"
 #include "ClientRegistry.h"
 #include "ClientSession.h"
+#include "DirectTcpSocket.h"
 #include "IncomingConnection.h"
 #include "Metrics.h"
 #include "PushEndpoint.h"
@@ -114,7 +115,7 @@ void Worker::start(const QList<Worker *> &allWorkers)
 void Worker::takeConnection(qintptr descriptor, ListenerRole role)
 {
     Q_ASSERT(QThread::currentThread() == thread());
-    auto *socket = new QTcpSocket;
+    auto *socket = new DirectTcpSocket;
     if (!socket->setSocketDescriptor(descriptor)) {
         qCWarning(lcWorker) << "cannot adopt an accepted socket:" << socket->errorString();
         delete socket;
@@ -153,9 +154,24 @@ void Worker::upgrade(QTcpSocket *socket, const QByteArray &clientId, const QStri
     m_upgrading.insert(key, {clientId, protocol, socket});
     socket->setParent(this);
     // If the WebSocket handshake itself fails, the socket closes without a
-    // newConnection(); forget it then.
-    connect(socket, &QTcpSocket::disconnected, this, [this, key] { m_upgrading.remove(key); });
+    // newConnection(): forget it then, and tell the API, which accepted it.
+    connect(socket, &QTcpSocket::disconnected, this, [this, key] {
+        const auto it = m_upgrading.constFind(key);
+        if (it == m_upgrading.cend())
+            return;
+        const QByteArray clientId = it->clientId;
+        m_upgrading.erase(it);
+        notifyGoneBeforeUpgrade(clientId);
+    });
     serverFor(protocol)->handleConnection(socket);
+}
+
+void Worker::notifyGoneBeforeUpgrade(const QByteArray &clientId)
+{
+    if (config().notifyDisconnect) {
+        callApi(mode().disconnectRequest(clientId, QStringLiteral("left before the upgrade completed")),
+                this, {});
+    }
 }
 
 void Worker::onNewWebSocket(QWebSocketServer *server)
@@ -172,7 +188,8 @@ void Worker::onNewWebSocket(QWebSocketServer *server)
             continue;
         }
         const quint64 serial = m_shared.registry->newSessionSerial();
-        auto *session = new ClientSession(this, socket, clientId, serial, upgrading.protocol);
+        auto *session = new ClientSession(this, socket, qobject_cast<DirectTcpSocket *>(upgrading.tcp),
+                                          clientId, serial, upgrading.protocol);
         m_sessions.insert(serial, session);
         WorkerCounters::bump(counters().connectionsAccepted);
         const auto previous = m_shared.registry->claim(clientId, {m_index, serial});

@@ -89,6 +89,9 @@ public:
     // Called by IncomingConnection once the API accepted an upgrade: hands the socket
     // to the QWebSocketServer, which completes the handshake.
     void upgrade(QTcpSocket *socket, const QByteArray &clientId, const QString &protocol);
+    // A client the API accepted left before its WebSocket was up: the API hears
+    // of it as of any other disconnect (when disconnects are notified).
+    void notifyGoneBeforeUpgrade(const QByteArray &clientId);
     // Called by IncomingConnection for a request that is not an upgrade.
     void adoptHttp(QTcpSocket *socket);
     // Called by ClientSession when its socket is gone.

@@ -1,5 +1,7 @@
 // Bad input on the listener: none of it may crash, hang or leak a connection.
 #include <QSignalSpy>
+
+#include <algorithm>
 #include <QTest>
 #include <QWebSocket>
 
@@ -38,6 +40,16 @@ private Q_SLOTS:
         QTest::addRow("upgrade without key")
             << QByteArray("GET /CP1 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                           "Sec-WebSocket-Version: 13\r\n\r\n") << 400;
+        // QWebSocketServer would refuse these after the API said yes.
+        QTest::addRow("upgrade without Connection: Upgrade")
+            << QByteArray("GET /CP1 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: keep-alive\r\n"
+                          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n") << 400;
+        QTest::addRow("upgrade over HTTP/1.0")
+            << QByteArray("GET /CP1 HTTP/1.0\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n") << 400;
+        QTest::addRow("upgrade without Host")
+            << QByteArray("GET /CP1 HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n") << 400;
         QTest::addRow("old websocket version")
             << QByteArray("GET /CP1 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n") << 426;
@@ -101,7 +113,10 @@ private Q_SLOTS:
             QTRY_COMPARE(t.api.requestCount(), 1);
             probe.socket()->abort();
         }
-        // The accepted-but-gone connection is neither registered nor announced.
+        // The API accepted the client, so it hears that it left; but the client
+        // was never registered.
+        QTRY_VERIFY(std::any_of(t.api.requests().cbegin(), t.api.requests().cend(),
+                                [](const RecordedRequest &r) { return r.method == "DELETE"; }));
         HttpProbe push(t.pushPort(), HttpProbe::request("POST", "/quitter", "x"));
         QTRY_VERIFY(push.finished());
         QCOMPARE(push.status(), 404);
