@@ -3,12 +3,14 @@
 #include <QLoggingCategory>
 #include <QUrl>
 #include <QWebSocket>
+#include <QWebSocketHandshakeOptions>
 
 Q_LOGGING_CATEGORY(lcDemoGreeter, "ws2api.demo")
 
 namespace ws2apid {
 
-DemoGreeter::DemoGreeter(const QHostAddress &listenAddress, quint16 port, QObject *parent)
+DemoGreeter::DemoGreeter(const QHostAddress &listenAddress, quint16 port, const QStringList &ocppVersions,
+                         QObject *parent)
     : QObject(parent)
     , m_socket(new QWebSocket(QString(), QWebSocketProtocol::VersionLatest, this))
 {
@@ -20,7 +22,9 @@ DemoGreeter::DemoGreeter(const QHostAddress &listenAddress, quint16 port, QObjec
     url.setHost(target.toString());
     url.setPort(port);
     url.setPath(QStringLiteral("/demo-greeter"));
-    const QString message = QStringLiteral("hello from ws2api");
+    const bool ocpp = !ocppVersions.isEmpty();
+    const QString message = ocpp ? QStringLiteral(R"([2,"1","Heartbeat",{}])")
+                                 : QStringLiteral("hello from ws2api");
     connect(m_socket, &QWebSocket::connected, this, [this, message] { m_socket->sendTextMessage(message); });
     connect(m_socket, &QWebSocket::textMessageReceived, this, [this, url, message](const QString &echo) {
         const QString example = url.toString(QUrl::RemovePath) + QStringLiteral("/<ClientId>");
@@ -30,7 +34,10 @@ DemoGreeter::DemoGreeter(const QHostAddress &listenAddress, quint16 port, QObjec
         emit greeted(echo);
         m_socket->close();
     });
-    m_socket->open(url);
+    QWebSocketHandshakeOptions options;
+    if (ocpp)
+        options.setSubprotocols({ocppVersions.first()});
+    m_socket->open(url, options);
 }
 
 } // namespace ws2apid

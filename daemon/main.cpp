@@ -133,7 +133,10 @@ int main(int argc, char *argv[])
         }
     }
     if (config.demoApi)
-        new ws2apid::DemoGreeter(config.listenAddress, proxy.listenPort(), &app);
+        new ws2apid::DemoGreeter(config.listenAddress, proxy.listenPort(),
+                                 config.mode == ws2api::ProxyConfig::Mode::Ocpp ? config.subprotocols
+                                                                                : QStringList(),
+                                 &app);
 
     bool stopping = false;
     QObject::connect(&watcher, &ws2apid::SignalWatcher::signalReceived, &app, [&](int signal) {

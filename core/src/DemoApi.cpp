@@ -44,6 +44,17 @@ void DemoApi::incomingConnection(qintptr descriptor)
 void DemoApi::onRequest(HttpServerConnection *connection, const HttpRequest &request)
 {
     const QByteArray &method = request.head.method;
+    if (m_mode == ProxyConfig::Mode::Ocpp) {
+        // Every station is accepted and every CALL answered with an empty payload;
+        // results, errors and SENDs are taken in silence.
+        const QByteArray &path = request.head.path;
+        const QList<QPair<QByteArray, QByteArray>> json = {{"Content-Type", "application/json"}};
+        if (method == "POST" && path == "/connect")
+            return connection->respond(HttpResponse::build(200, "\"ok\"", json), false);
+        if (method == "POST" && path.startsWith("/call/"))
+            return connection->respond(HttpResponse::build(200, "{}", json), false);
+        return connection->respond(HttpResponse::build(204), false);
+    }
     if (method == "GET")
         return connection->respond(HttpResponse::build(200, "ok"), false);
     if (method == "POST") {

@@ -11,7 +11,8 @@ class HttpServerConnection;
 
 // `--api demo:`: a real HTTP API on 127.0.0.1 inside the daemon, so a newcomer can
 // try ws2api with nothing else running. Plain mode: accepts every client (`ok`) and
-// echoes every message. The proxy talks to it over loopback like to any API.
+// echoes every message. OCPP mode: accepts every station and answers every CALL
+// with `{}`. The proxy talks to it over loopback like to any API.
 class DemoApi : public QTcpServer
 {
     Q_OBJECT

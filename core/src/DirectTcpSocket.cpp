@@ -7,37 +7,46 @@
 
 namespace ws2api {
 
-// Gathered writes past this size are sent at once rather than held.
-constexpr qsizetype MaxBatchBytes = 16 * 1024;
-
 DirectTcpSocket::WriteBatch::WriteBatch(DirectTcpSocket *socket)
-    : m_socket(socket && !socket->m_batching ? socket : nullptr)
+    : m_socket(socket && !socket->holdingWrites() ? socket : nullptr)
 {
     if (m_socket)
-        m_socket->m_batching = true;
+        m_socket->holdWrites();
 }
 
 DirectTcpSocket::WriteBatch::~WriteBatch()
 {
-    if (!m_socket)
+    if (m_socket)
+        m_socket->releaseWrites();
+}
+
+void DirectTcpSocket::releaseWrites()
+{
+    m_holding = false;
+    if (m_held.isEmpty())
         return;
-    m_socket->m_batching = false;
-    if (m_socket->m_batch.isEmpty())
-        return;
-    // The writer already counted these bytes as written.
-    const QByteArray batch = std::exchange(m_socket->m_batch, {});
-    m_socket->sendOrQueue(batch.constData(), batch.size());
+    // The writers were told these bytes were written; from here they are.
+    const QByteArray held = std::exchange(m_held, {});
+    sendOrQueue(held.constData(), held.size());
+}
+
+void DirectTcpSocket::disconnectFromHost()
+{
+    releaseWrites();
+    QTcpSocket::disconnectFromHost();
+}
+
+void DirectTcpSocket::close()
+{
+    releaseWrites();
+    QTcpSocket::close();
 }
 
 qint64 DirectTcpSocket::writeData(const char *data, qint64 size)
 {
-    if (m_batching && m_batch.size() + size <= MaxBatchBytes) {
-        m_batch.append(data, size);
+    if (m_holding) {
+        m_held.append(data, size);
         return size;
-    }
-    if (!m_batch.isEmpty()) {
-        const QByteArray batch = std::exchange(m_batch, {});
-        sendOrQueue(batch.constData(), batch.size());
     }
     return sendOrQueue(data, size);
 }

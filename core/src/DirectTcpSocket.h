@@ -15,8 +15,9 @@ namespace ws2api {
 // goes to QTcpSocket's own buffer, and from then on every write queues behind it,
 // in order, exactly as with a plain QTcpSocket, until the buffer is empty again.
 //
-// QWebSocket writes a frame as two writes (header, then payload); while a
-// WriteBatch is alive the writes are gathered and leave as one send().
+// Writes can be held and then leave as one send(): QWebSocket writes a frame as
+// two writes (header, then payload), and a handshake's 101 must not reach the
+// client before the client can be found by pushes.
 class DirectTcpSocket : public QTcpSocket
 {
     Q_OBJECT
@@ -24,6 +25,13 @@ class DirectTcpSocket : public QTcpSocket
 public:
     using QTcpSocket::QTcpSocket;
 
+    // Gathers writes until releaseWrites(), which sends them; closing the socket
+    // releases them too.
+    void holdWrites() { m_holding = true; }
+    void releaseWrites();
+    bool holdingWrites() const { return m_holding; }
+
+    // Holds the writes of one scope (unless they are held already).
     class WriteBatch
     {
     public:
@@ -36,14 +44,17 @@ public:
         DirectTcpSocket *m_socket;
     };
 
+    void disconnectFromHost() override;
+    void close() override;
+
 protected:
     qint64 writeData(const char *data, qint64 size) override;
 
 private:
     qint64 sendOrQueue(const char *data, qint64 size);
 
-    QByteArray m_batch;
-    bool m_batching = false;
+    QByteArray m_held;
+    bool m_holding = false;
 };
 
 } // namespace ws2api

@@ -155,6 +155,10 @@ void Worker::upgrade(QTcpSocket *socket, const QByteArray &clientId, const QStri
     socket->setParent(this);
     // If the WebSocket handshake itself fails, the socket closes without a
     // newConnection(): forget it then, and tell the API, which accepted it.
+    // The 101 waits until the client is registered: a client that sees its
+    // connection open can be pushed to at once.
+    if (auto *direct = qobject_cast<DirectTcpSocket *>(socket))
+        direct->holdWrites();
     connect(socket, &QTcpSocket::disconnected, this, [this, key] {
         const auto it = m_upgrading.constFind(key);
         if (it == m_upgrading.cend())
@@ -193,6 +197,8 @@ void Worker::onNewWebSocket(QWebSocketServer *server)
         m_sessions.insert(serial, session);
         WorkerCounters::bump(counters().connectionsAccepted);
         const auto previous = m_shared.registry->claim(clientId, {m_index, serial});
+        if (auto *direct = qobject_cast<DirectTcpSocket *>(upgrading.tcp))
+            direct->releaseWrites();
         if (!previous)
             continue;
         qCInfo(lcWorker) << "client" << clientId << "connected again; closing the older connection";

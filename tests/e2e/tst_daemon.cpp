@@ -6,6 +6,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 #include <QWebSocket>
+#include <QWebSocketHandshakeOptions>
 
 #include <algorithm>
 #include <memory>
@@ -82,6 +83,7 @@ private Q_SLOTS:
     void badOption();
     void help();
     void echoThenSigterm();
+    void demoApiInOcppMode();
     void refusesCleanlyAtTheOpenFilesLimit();
     void secondSignalExitsAtOnce();
     void profiles();
@@ -147,6 +149,28 @@ void TestDaemon::echoThenSigterm()
     QVERIFY(daemon.waitForExit());
     QCOMPARE(daemon.process().exitStatus(), QProcess::NormalExit);
     QVERIFY2(daemon.process().exitCode() == 0, daemon.errorOutput().constData());
+}
+
+// The demo API speaks OCPP too: every station accepted, every CALL answered {}.
+void TestDaemon::demoApiInOcppMode()
+{
+    Daemon daemon;
+    const quint16 port = daemon.start({u"--listen"_s, u"127.0.0.1:0"_s, u"--api"_s, u"demo:"_s,
+                                       u"--mode"_s, u"ocpp"_s, u"--admin"_s, u"none"_s});
+    QVERIFY2(port != 0, daemon.errorOutput().constData());
+    QTRY_VERIFY(daemon.errorOutput().contains(
+        R"(demo API works: sent "[2,"1","Heartbeat",{}]", got back "[3,"1",{}]")"));
+
+    QWebSocket station;
+    QSignalSpy received(&station, &QWebSocket::textMessageReceived);
+    QWebSocketHandshakeOptions options;
+    options.setSubprotocols({u"ocpp1.6"_s});
+    station.open(QUrl(u"ws://127.0.0.1:%1/CP1"_s.arg(port)), options);
+    QTRY_COMPARE(station.state(), QAbstractSocket::ConnectedState);
+    QCOMPARE(station.subprotocol(), u"ocpp1.6"_s);
+    station.sendTextMessage(uR"([2,"42","BootNotification",{"chargePointVendor":"V","chargePointModel":"M"}])"_s);
+    QTRY_COMPARE(received.size(), 1);
+    QCOMPARE(received.at(0).at(0).toString(), uR"([3,"42",{}])"_s);
 }
 
 void TestDaemon::secondSignalExitsAtOnce()

@@ -1,0 +1,192 @@
+// DirectTcpSocket: writes reach the peer without an event loop pass, a batch
+// leaves as one send, and a peer that stops reading gets everything in order
+// once it reads again.
+#include <QSignalSpy>
+#include <QTcpServer>
+#include <QTest>
+
+#include <memory>
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include "DirectTcpSocket.h"
+
+using ws2api::DirectTcpSocket;
+
+namespace {
+
+// Reads exactly `size` bytes from fd, blocking (the descriptor is switched to
+// blocking with a receive timeout, so a failing test ends instead of hanging).
+// Runs no event loop: what arrives was sent by the write itself.
+QByteArray receiveBlocking(int fd, qsizetype size)
+{
+    const int flags = fcntl(fd, F_GETFL);
+    fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    timeval timeout{5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    QByteArray out(size, Qt::Uninitialized);
+    qsizetype got = 0;
+    while (got < size) {
+        const ssize_t n = ::recv(fd, out.data() + got, size_t(size - got), 0);
+        if (n <= 0)
+            break;
+        got += n;
+    }
+    fcntl(fd, F_SETFL, flags);
+    out.truncate(got);
+    return out;
+}
+
+QByteArray pattern(qsizetype size)
+{
+    QByteArray out(size, Qt::Uninitialized);
+    for (qsizetype i = 0; i < size; ++i)
+        out[i] = char('a' + (i * 7 + i / 65536) % 26);
+    return out;
+}
+
+} // namespace
+
+class TestDirectTcpSocket : public QObject
+{
+    Q_OBJECT
+
+private:
+    QTcpServer m_server;
+    std::unique_ptr<DirectTcpSocket> m_client;
+    std::unique_ptr<QTcpSocket> m_peer;
+
+    void connectPair(bool waitForConnected = true)
+    {
+        QVERIFY(m_server.isListening() || m_server.listen(QHostAddress::LocalHost));
+        m_client = std::make_unique<DirectTcpSocket>();
+        m_client->connectToHost(QHostAddress::LocalHost, m_server.serverPort());
+        if (waitForConnected)
+            QTRY_COMPARE(m_client->state(), QAbstractSocket::ConnectedState);
+    }
+
+    void acceptPeer()
+    {
+        QTRY_VERIFY(m_server.hasPendingConnections());
+        m_peer.reset(m_server.nextPendingConnection());
+        m_peer->setParent(nullptr);
+    }
+
+private Q_SLOTS:
+    void cleanup()
+    {
+        m_client.reset();
+        m_peer.reset();
+    }
+
+    void writeGoesOutAtOnce()
+    {
+        connectPair();
+        acceptPeer();
+        QCOMPARE(m_client->write("hello"), qint64(5));
+        QCOMPARE(m_client->bytesToWrite(), qint64(0));
+        QCOMPARE(receiveBlocking(int(m_peer->socketDescriptor()), 5), QByteArray("hello"));
+    }
+
+    void batchLeavesAsOneSend()
+    {
+        connectPair();
+        acceptPeer();
+        const int peerFd = int(m_peer->socketDescriptor());
+        {
+            const DirectTcpSocket::WriteBatch batch(m_client.get());
+            QCOMPARE(m_client->write("head"), qint64(4));
+            QCOMPARE(m_client->write("-payload"), qint64(8));
+            char byte;
+            QCOMPARE(::recv(peerFd, &byte, 1, MSG_DONTWAIT | MSG_PEEK), ssize_t(-1));
+        }
+        QCOMPARE(receiveBlocking(peerFd, 12), QByteArray("head-payload"));
+    }
+
+    // A handshake's answer waits until the worker has registered the client.
+    void heldWritesWaitForRelease()
+    {
+        connectPair();
+        acceptPeer();
+        const int peerFd = int(m_peer->socketDescriptor());
+        m_client->holdWrites();
+        QCOMPARE(m_client->write("HTTP/1.1 101"), qint64(12));
+        QCOMPARE(m_client->write(" Switching"), qint64(10));
+        for (int i = 0; i < 3; ++i)
+            QCoreApplication::processEvents();
+        char byte;
+        QCOMPARE(::recv(peerFd, &byte, 1, MSG_DONTWAIT | MSG_PEEK), ssize_t(-1));
+        {
+            // A batch inside a hold does not end the hold.
+            const DirectTcpSocket::WriteBatch batch(m_client.get());
+            m_client->write("!");
+        }
+        QVERIFY(m_client->holdingWrites());
+        m_client->releaseWrites();
+        QCOMPARE(receiveBlocking(peerFd, 23), QByteArray("HTTP/1.1 101 Switching!"));
+    }
+
+    // A refusal written while held still reaches the client when the socket closes.
+    void closingSendsHeldWrites()
+    {
+        connectPair();
+        acceptPeer();
+        m_client->holdWrites();
+        m_client->write("HTTP/1.1 400 Bad Request\r\n\r\n");
+        m_client->disconnectFromHost();
+        QCOMPARE(receiveBlocking(int(m_peer->socketDescriptor()), 28),
+                 QByteArray("HTTP/1.1 400 Bad Request\r\n\r\n"));
+    }
+
+    // The kernel takes what fits; the rest waits in QTcpSocket's buffer, and
+    // later writes queue behind it.
+    void slowReaderGetsEverythingInOrder()
+    {
+        connectPair();
+        acceptPeer();
+        const QByteArray all = pattern(8 * 1024 * 1024);
+        for (qsizetype at = 0; at < all.size(); at += 65536)
+            QCOMPARE(m_client->write(all.mid(at, 65536)), qint64(65536));
+        QVERIFY(m_client->bytesToWrite() > 0);
+        QByteArray received;
+        connect(m_peer.get(), &QTcpSocket::readyRead, this, [&] { received += m_peer->readAll(); });
+        QTRY_COMPARE_WITH_TIMEOUT(received.size(), all.size(), 20000);
+        QVERIFY(received == all);
+        QCOMPARE(m_client->bytesToWrite(), qint64(0));
+
+        // Empty again: the next write goes straight out.
+        QCOMPARE(m_client->write("tail"), qint64(4));
+        QCOMPARE(m_client->bytesToWrite(), qint64(0));
+    }
+
+    void writesBeforeConnectedAreSentOnceConnected()
+    {
+        connectPair(false);
+        QCOMPARE(m_client->write("early"), qint64(5));
+        acceptPeer();
+        // The peer may have read it already while it was being accepted.
+        QByteArray received = m_peer->readAll();
+        connect(m_peer.get(), &QTcpSocket::readyRead, this, [&] { received += m_peer->readAll(); });
+        QTRY_COMPARE(received, QByteArray("early"));
+    }
+
+    void writeToAClosedPeerReportsAnError()
+    {
+        connectPair();
+        acceptPeer();
+        m_peer->abort();
+        QSignalSpy gone(m_client.get(), &QAbstractSocket::disconnected);
+        // The first writes may still be taken by the kernel; the reset then
+        // reaches the socket through QTcpSocket's own error handling.
+        for (int i = 0; i < 100 && m_client->state() == QAbstractSocket::ConnectedState; ++i) {
+            m_client->write(QByteArray(1024, 'x'));
+            QCoreApplication::processEvents();
+        }
+        QTRY_COMPARE(gone.size(), 1);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestDirectTcpSocket)
+#include "tst_directtcpsocket.moc"
