@@ -21,7 +21,7 @@ qint64 nowMs() { return QDateTime::currentMSecsSinceEpoch(); }
 
 ClientSession::ClientSession(Worker *worker, QWebSocket *socket, DirectTcpSocket *tcp,
                              QByteArray clientId, quint64 serial, QString protocol)
-    : QObject(worker)
+    : QObject()  // owned by the worker's session table; see Worker::m_incoming
     , m_worker(worker)
     , m_socket(socket)
     , m_tcp(tcp)

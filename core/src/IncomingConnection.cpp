@@ -21,8 +21,9 @@ bool hasRole(ListenerRole role, ListenerRole wanted)
 }
 } // namespace
 
-IncomingConnection::IncomingConnection(Worker *worker, QTcpSocket *socket, ListenerRole role)
-    : QObject(worker)
+IncomingConnection::IncomingConnection(Worker *worker, QObject *parent, QTcpSocket *socket,
+                                       ListenerRole role)
+    : QObject(parent)
     , m_worker(worker)
     , m_socket(socket)
     , m_role(role)

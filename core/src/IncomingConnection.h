@@ -18,7 +18,7 @@ class IncomingConnection : public QObject
 {
     Q_OBJECT
 public:
-    IncomingConnection(Worker *worker, QTcpSocket *socket, ListenerRole role);
+    IncomingConnection(Worker *worker, QObject *parent, QTcpSocket *socket, ListenerRole role);
     ~IncomingConnection() override;
 
     void abort();

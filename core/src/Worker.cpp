@@ -57,6 +57,7 @@ WorkerCounters::Api apiOutcome(const ApiResponse &response)
 Worker::Worker(int index, Shared shared)
     : m_index(index)
     , m_shared(std::move(shared))
+    , m_incoming(new QObject(this))
 {
 }
 
@@ -127,7 +128,7 @@ void Worker::takeConnection(qintptr descriptor, ListenerRole role)
         return;
     }
     socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
-    new IncomingConnection(this, socket, role);
+    new IncomingConnection(this, m_incoming, socket, role);
 }
 
 void Worker::adoptHttp(QTcpSocket *socket)
@@ -152,7 +153,7 @@ void Worker::upgrade(QTcpSocket *socket, const QByteArray &clientId, const QStri
 {
     const QByteArray key = connectionKey(socket);
     m_upgrading.insert(key, {clientId, protocol, socket});
-    socket->setParent(this);
+    socket->setParent(m_incoming);
     // If the WebSocket handshake itself fails, the socket closes without a
     // newConnection(): forget it then, and tell the API, which accepted it.
     // The 101 waits until the client is registered: a client that sees its
@@ -184,7 +185,7 @@ void Worker::onNewWebSocket(QWebSocketServer *server)
         const Upgrading upgrading = m_upgrading.take(connectionKey(socket));
         const QByteArray &clientId = upgrading.clientId;
         // QWebSocket keeps using the QTcpSocket without owning it; tie their lives.
-        if (upgrading.tcp && upgrading.tcp->parent() == this)
+        if (upgrading.tcp && upgrading.tcp->parent() == m_incoming)
             upgrading.tcp->setParent(socket);
         if (clientId.isEmpty()) {
             socket->abort();
@@ -328,7 +329,7 @@ void Worker::shutdown()
     m_shuttingDown = true;
     if (m_pingTimer)
         m_pingTimer->stop();
-    for (IncomingConnection *incoming : findChildren<IncomingConnection *>(Qt::FindDirectChildrenOnly))
+    for (auto *incoming : m_incoming->findChildren<IncomingConnection *>(Qt::FindDirectChildrenOnly))
         incoming->abort();
     m_push->closeAll();
     const auto sessions = m_sessions.values();

@@ -116,6 +116,12 @@ private:
     // so that the handshake answers exactly what we negotiated before asking the API.
     QHash<QString, QWebSocketServer *> m_wsServers;
     PushEndpoint *m_push = nullptr;
+    // Parent of connections still being sorted out and sockets mid-handshake. Not
+    // the worker itself: QObject finds a child to remove by a linear scan, and the
+    // worker would otherwise parent every session too (19k children make each
+    // accept and each close a scan of 19k pointers). Sessions have no parent; the
+    // worker owns them through m_sessions.
+    QObject *m_incoming = nullptr;
     QTimer *m_pingTimer = nullptr;
     int m_pingSlices = 1;
     quint64 m_pingTick = 0;
