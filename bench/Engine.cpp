@@ -495,6 +495,8 @@ void Engine::pop(Conn &c, Outcome outcome, int64_t now)
             m_stats->answeredInWindow.add();
         if (sentAt >= m_clock.windowStartUs)
             m_stats->rtt.record(now - sentAt);
+        if (now - sentAt > SlowReplyUs)
+            m_stats->slow.add();
         break;
     case Outcome::Mismatched:
         m_stats->mismatched.add();

@@ -89,6 +89,7 @@ struct ThreadStats
     // callErrors: OCPP CALLERRORs to the oldest outstanding CALL (not answered).
     Counter sent, received, answered, mismatched, unexpected, lost, skipped, outstanding, callErrors;
     Counter sentInWindow, answeredInWindow;
+    Counter slow; // answered after more than SlowReplyUs (for the progress lines)
 
     // Read only after the loop has stopped.
     CountMap connectErrors, handshakeStatus, closeCodes;

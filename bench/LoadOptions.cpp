@@ -32,6 +32,7 @@ and measures the replies. Loopback targets only.
                         ceiling: send the next message as soon as the reply arrives
   --duration S          measure window after the ramp (default 30); the run stops
                         by itself 5 s after it
+  --progress S          a progress line on stderr every S seconds (default 5)
   --size BYTES          payload size, at least "<conn>:<seq>:"; with --ocpp the
                         whole CALL frame's (default 40)
   --sources K           spread connections over source addresses 127.0.0.2 ...
@@ -202,7 +203,7 @@ bool addPids(const char *arg, LoadOptions *out)
 }
 
 enum OptionId {
-    OptUrl = 1000, OptConnections, OptRamp, OptInterval, OptMode, OptDuration, OptSize,
+    OptUrl = 1000, OptConnections, OptRamp, OptInterval, OptMode, OptDuration, OptProgress, OptSize,
     OptSources, OptPid, OptIdPrefix, OptBinary, OptExpect, OptOcpp, OptThreads, OptProcs, OptHelp,
 };
 
@@ -213,6 +214,7 @@ constexpr option LongOptions[] = {
     {"interval", required_argument, nullptr, OptInterval},
     {"mode", required_argument, nullptr, OptMode},
     {"duration", required_argument, nullptr, OptDuration},
+    {"progress", required_argument, nullptr, OptProgress},
     {"size", required_argument, nullptr, OptSize},
     {"sources", required_argument, nullptr, OptSources},
     {"pid", required_argument, nullptr, OptPid},
@@ -244,6 +246,9 @@ bool applyNumber(int id, const char *arg, LoadOptions *out)
     case OptDuration:
         return parseSeconds(arg, 0, 86400, &out->durationSeconds)
             || fail("--duration %s: expected 0..86400 s", arg);
+    case OptProgress:
+        return parseSeconds(arg, 0.1, 3600, &out->progressSeconds)
+            || fail("--progress %s: expected 0.1..3600 s", arg);
     case OptSize:
         if (!parseInt(arg, 0, 16 << 20, &n))
             return fail("--size %s: expected 0..16777216 bytes", arg);

@@ -41,6 +41,7 @@ struct LoadOptions
     double intervalSeconds = 1;
     Mode mode = Mode::Interval;
     double durationSeconds = 30;
+    double progressSeconds = 5;
     size_t size = 40;
     int sources = 0; // 0: ceil(connections / 20000)
     std::vector<pid_t> pids; // the daemons whose CPU and memory are reported (summed)
@@ -62,6 +63,9 @@ struct LoadOptions
 
 // The drain after the measure window: replies still due get this long to arrive.
 constexpr double DrainSeconds = 5;
+
+// A reply later than this counts as slow in the progress lines: the hold target's p99.
+constexpr int64_t SlowReplyUs = 20'000;
 
 // Fills *out from argv. On a bad option writes one line to stderr and returns false
 // (the caller exits 2). --help prints usage and exits 0 from here.

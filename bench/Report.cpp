@@ -252,8 +252,9 @@ Totals sumStats(std::span<const ThreadStats> stats)
 void printProgress(std::span<const ThreadStats> stats, const RunClock &clock, int64_t now, Progress *last)
 {
     uint64_t attempted = 0, established = 0, open = 0, failed = 0, sent = 0, answered = 0;
-    uint64_t outstanding = 0, lost = 0, mismatched = 0;
+    uint64_t outstanding = 0, lost = 0, mismatched = 0, slow = 0;
     for (const ThreadStats &s : stats) {
+        slow += s.slow.get();
         attempted += s.attempted.get();
         established += s.established.get();
         open += s.openNow.get();
@@ -268,13 +269,14 @@ void printProgress(std::span<const ThreadStats> stats, const RunClock &clock, in
     const char *phase = now < clock.windowStartUs ? "ramp" : now < clock.windowEndUs ? "hold" : "drain";
     std::fprintf(stderr,
                  "[%6.1fs %-5s] conns %llu/%llu up, %llu open, %llu failed | sent %llu (%.0f/s) "
-                 "answered %llu (%.0f/s) outstanding %llu lost %llu mismatched %llu\n",
+                 "answered %llu (%.0f/s) outstanding %llu lost %llu mismatched %llu | over %lld ms: %llu\n",
                  seconds(now - clock.startUs), phase, (unsigned long long)established,
                  (unsigned long long)attempted, (unsigned long long)open, (unsigned long long)failed,
                  (unsigned long long)sent, perSecond(sent - last->sent, span), (unsigned long long)answered,
                  perSecond(answered - last->answered, span), (unsigned long long)outstanding,
-                 (unsigned long long)lost, (unsigned long long)mismatched);
-    *last = {now, sent, answered};
+                 (unsigned long long)lost, (unsigned long long)mismatched,
+                 (long long)(SlowReplyUs / 1000), (unsigned long long)(slow - last->slow));
+    *last = {now, sent, answered, slow};
 }
 
 void printReport(const LoadOptions &options, const RunClock &clock, int64_t endUs, const Totals &totals,

@@ -40,6 +40,7 @@ struct Progress
     int64_t atUs = 0;
     uint64_t sent = 0;
     uint64_t answered = 0;
+    uint64_t slow = 0;
 };
 
 void printProgress(std::span<const ThreadStats> stats, const RunClock &clock,

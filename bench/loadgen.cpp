@@ -22,7 +22,6 @@ using namespace loadgen;
 
 namespace {
 
-constexpr int64_t ProgressEveryUs = 5'000'000;
 // Besides one descriptor per connection: epoll sets, stdio, /proc reads.
 constexpr rlim_t SpareDescriptors = 100;
 
@@ -75,8 +74,9 @@ void checkDaemonFileLimit(pid_t pid, int connections)
 // Wakes for progress lines and daemon samples until every load process has drained.
 void monitor(const LoadOptions &options, const RunClock &clock, LoadProcesses *procs, DaemonSamples *daemon)
 {
-    Progress last{clock.startUs, 0, 0};
-    int64_t nextProgress = clock.startUs + ProgressEveryUs;
+    const auto progressEveryUs = int64_t(options.progressSeconds * 1e6);
+    Progress last{clock.startUs, 0, 0, 0};
+    int64_t nextProgress = clock.startUs + progressEveryUs;
     bool windowStartTaken = false;
     bool windowEndTaken = false;
     while (!procs->allDrained()) {
@@ -97,7 +97,7 @@ void monitor(const LoadOptions &options, const RunClock &clock, LoadProcesses *p
         }
         if (now >= nextProgress) {
             printProgress(procs->stats(), clock, now, &last);
-            nextProgress += ProgressEveryUs;
+            nextProgress += progressEveryUs;
         }
     }
 }
