@@ -150,6 +150,7 @@ public:
 
 private:
     qint64 now() const { return m_clock.elapsed(); }
+    qint64 nowUs() const { return m_clock.nsecsElapsed() / 1000; }
     void dispatch();
     ApiConnection *newConnection();
     void removeConnection(ApiConnection *connection);
@@ -223,7 +224,7 @@ void ApiClientPrivate::send(ApiRequest &&request, QObject *context, ApiClient::C
     }
     const qint64 deadline = now() + m_config.timeoutMs;
     m_queue.push_back(PendingRequest{buildRequest(m_hostLine, request), QPointer<QObject>(context),
-                                     context != nullptr, std::move(done), deadline, false});
+                                     context != nullptr, std::move(done), deadline, false, nowUs()});
     ++m_outstanding;
     dispatch();
     scheduleAt(deadline);
@@ -243,6 +244,7 @@ void ApiClientPrivate::dispatch()
         }
         PendingRequest request = std::move(m_queue.front());
         m_queue.pop_front();
+        request.waitedUs = nowUs() - request.queuedAtUs;
         ++m_inFlight;
         connection->start(m_config.host, m_config.port, std::move(request));
     }
@@ -398,8 +400,12 @@ bool ApiClientPrivate::deliver(PendingRequest &request, const ApiResponse &respo
 {
     --m_outstanding;
     const QPointer<ApiClient> alive(q);
-    if (request.done && (!request.hasContext || request.context))
-        request.done(response);
+    if (request.done && (!request.hasContext || request.context)) {
+        ApiResponse withWait = response;
+        // A request that expired in the queue waited all along.
+        withWait.queuedUs = request.waitedUs >= 0 ? request.waitedUs : nowUs() - request.queuedAtUs;
+        request.done(withWait);
+    }
     if (!alive)
         return false;
     if (m_outstanding == 0)

@@ -34,6 +34,7 @@ struct ApiResponse
     HeaderList headers;  // names as sent by the server
     QByteArray body;
     QString error;       // human-readable, for logs, when outcome != Ok
+    qint64 queuedUs = 0; // how long it waited for a free pooled connection
 
     QByteArray header(QByteArrayView name) const;  // case-insensitive, first match
 };

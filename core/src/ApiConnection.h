@@ -23,6 +23,8 @@ struct PendingRequest
     ApiClient::Callback done;
     qint64 deadline = 0;          // on ApiClientPrivate's clock, ms
     bool retried = false;
+    qint64 queuedAtUs = 0;        // on ApiClientPrivate's clock
+    qint64 waitedUs = -1;         // in the queue until a pooled connection took it; -1: not yet
 };
 
 class ApiConnection;

@@ -38,12 +38,21 @@ void appendSample(QByteArray &out, const QByteArray &name, quint64 value)
 
 } // namespace
 
-void WorkerCounters::countApi(Api outcome, quint64 latencyUs)
+namespace {
+size_t latencyBucket(quint64 us)
+{
+    const auto &bounds = WorkerCounters::LatencyBoundsUs;
+    return size_t(std::lower_bound(bounds.begin(), bounds.end(), us) - bounds.begin());
+}
+} // namespace
+
+void WorkerCounters::countApi(Api outcome, quint64 latencyUs, quint64 queuedUs)
 {
     bump(api[size_t(outcome)]);
-    const auto it = std::lower_bound(LatencyBoundsUs.begin(), LatencyBoundsUs.end(), latencyUs);
-    bump(latencyBuckets[size_t(it - LatencyBoundsUs.begin())]);
+    bump(latencyBuckets[latencyBucket(latencyUs)]);
     bump(latencySumUs, latencyUs);
+    bump(queueBuckets[latencyBucket(queuedUs)]);
+    bump(queueSumUs, queuedUs);
 }
 
 WorkerCounters::Push WorkerCounters::pushOutcome(int status)
@@ -113,12 +122,34 @@ MetricsTotals Metrics::totals() const
         for (size_t i = 0; i < t.latencyBuckets.size(); ++i)
             t.latencyBuckets[i] += get(w->latencyBuckets[i]);
         t.latencySumUs += get(w->latencySumUs);
+        for (size_t i = 0; i < t.queueBuckets.size(); ++i)
+            t.queueBuckets[i] += get(w->queueBuckets[i]);
+        t.queueSumUs += get(w->queueSumUs);
         for (size_t i = 0; i < t.pushes.size(); ++i)
             t.pushes[i] += get(w->pushes[i]);
         t.framesRejected += get(w->framesRejected);
     }
     return t;
 }
+
+namespace {
+void appendHistogram(QByteArray &out, const QByteArray &name, const char *help,
+                     const std::array<quint64, WorkerCounters::LatencyBoundsUs.size() + 1> &buckets,
+                     quint64 sumUs)
+{
+    appendMetric(out, name.constData(), "histogram", help);
+    quint64 cumulative = 0;
+    for (size_t i = 0; i < buckets.size(); ++i) {
+        cumulative += buckets[i];
+        const QByteArray le = i < WorkerCounters::LatencyBoundsUs.size()
+            ? QByteArray::number(double(WorkerCounters::LatencyBoundsUs[i]) / 1e6)
+            : QByteArray("+Inf");
+        appendSample(out, name + "_bucket{le=\"" + le + "\"}", cumulative);
+    }
+    out += name + "_sum " + QByteArray::number(double(sumUs) / 1e6) + '\n';
+    appendSample(out, name + "_count", cumulative);
+}
+} // namespace
 
 QByteArray Metrics::prometheusText() const
 {
@@ -139,18 +170,12 @@ QByteArray Metrics::prometheusText() const
     for (size_t i = 0; i < t.api.size(); ++i)
         appendSample(out, QByteArray("ws2api_api_requests_total{outcome=\"") + QByteArray(ApiOutcomeNames[i]) + "\"}",
                      t.api[i]);
-    appendMetric(out, "ws2api_api_latency_seconds", "histogram",
-                 "Time from sending a request to the API to its outcome.");
-    quint64 cumulative = 0;
-    for (size_t i = 0; i < t.latencyBuckets.size(); ++i) {
-        cumulative += t.latencyBuckets[i];
-        const QByteArray le = i < WorkerCounters::LatencyBoundsUs.size()
-            ? QByteArray::number(double(WorkerCounters::LatencyBoundsUs[i]) / 1e6)
-            : QByteArray("+Inf");
-        appendSample(out, QByteArray("ws2api_api_latency_seconds_bucket{le=\"") + le + "\"}", cumulative);
-    }
-    out += QByteArray("ws2api_api_latency_seconds_sum ") + QByteArray::number(double(t.latencySumUs) / 1e6) + '\n';
-    appendSample(out, "ws2api_api_latency_seconds_count", cumulative);
+    appendHistogram(out, "ws2api_api_latency_seconds",
+                    "Time from sending a request to the API to its outcome.", t.latencyBuckets,
+                    t.latencySumUs);
+    appendHistogram(out, "ws2api_api_queue_seconds",
+                    "Part of that time spent waiting for a free pooled connection to the API.",
+                    t.queueBuckets, t.queueSumUs);
     appendMetric(out, "ws2api_pushes_total", "counter", "Pushes from the API by outcome.");
     for (size_t i = 0; i < t.pushes.size(); ++i)
         appendSample(out, QByteArray("ws2api_pushes_total{outcome=\"") + QByteArray(PushOutcomeNames[i]) + "\"}",

@@ -17,7 +17,7 @@ struct WorkerCounters
     enum class Api { Ok, ErrorStatus, Timeout, Unreachable, Overloaded, BadResponse, Count };
     enum class Push { Delivered, Forbidden, Unauthorized, TooLarge, BadRequest, UnknownClient,
                       QueueFull, Count };
-    // Upper bounds in microseconds of the API latency histogram; a last bucket is +Inf.
+    // Upper bounds in microseconds of the API latency histograms; a last bucket is +Inf.
     static constexpr std::array<quint64, 13> LatencyBoundsUs = {
         500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000,
         2500000, 10000000};
@@ -30,6 +30,9 @@ struct WorkerCounters
     std::array<std::atomic<quint64>, size_t(Api::Count)> api{};
     std::array<std::atomic<quint64>, LatencyBoundsUs.size() + 1> latencyBuckets{};
     std::atomic<quint64> latencySumUs{0};
+    // The part of the latency spent waiting for one of the worker's pooled connections.
+    std::array<std::atomic<quint64>, LatencyBoundsUs.size() + 1> queueBuckets{};
+    std::atomic<quint64> queueSumUs{0};
     std::array<std::atomic<quint64>, size_t(Push::Count)> pushes{};
     std::atomic<quint64> framesRejected{0};  // ocpp: malformed or unmatched frames
 
@@ -41,7 +44,7 @@ struct WorkerCounters
     {
         gauge.store(gauge.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
     }
-    void countApi(Api outcome, quint64 latencyUs);
+    void countApi(Api outcome, quint64 latencyUs, quint64 queuedUs);
     void countPush(Push outcome) { bump(pushes[size_t(outcome)]); }
     // The outcome a push answered with `status` counts as.
     static Push pushOutcome(int status);
@@ -57,6 +60,8 @@ struct MetricsTotals
     std::array<quint64, size_t(WorkerCounters::Api::Count)> api{};
     std::array<quint64, WorkerCounters::LatencyBoundsUs.size() + 1> latencyBuckets{};
     quint64 latencySumUs = 0;
+    std::array<quint64, WorkerCounters::LatencyBoundsUs.size() + 1> queueBuckets{};
+    quint64 queueSumUs = 0;
     std::array<quint64, size_t(WorkerCounters::Push::Count)> pushes{};
     quint64 framesRejected = 0;
 

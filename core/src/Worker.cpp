@@ -275,7 +275,8 @@ void Worker::callApi(ApiRequest request, QObject *context,
                 [this, clock, guard, method = std::move(method), target = std::move(target),
                  done = std::move(done)](const ApiResponse &response) {
         const auto outcome = apiOutcome(response);
-        counters().countApi(outcome, quint64(clock.nsecsElapsed() / 1000));
+        counters().countApi(outcome, quint64(clock.nsecsElapsed() / 1000),
+                            quint64(std::max<qint64>(0, response.queuedUs)));
         if (outcome != WorkerCounters::Api::Ok)
             logApiFailure(method, target, response);
         if (guard && done)

@@ -199,6 +199,7 @@ private Q_SLOTS:
                                  "ws2api_messages_out_total 2\n",
                                  "ws2api_api_requests_total{outcome=\"ok\"} 2\n",
                                  "ws2api_api_latency_seconds_count 2\n",
+                                 "ws2api_api_queue_seconds_count 2\n",
                                  "ws2api_pushes_total{outcome=\"delivered\"} 1\n",
                                  "ws2api_pushes_total{outcome=\"unknown_client\"} 1\n",
                                  "ws2api_connections_total{outcome=\"accepted\"} 1\n"}) {

@@ -154,6 +154,7 @@ private Q_SLOTS:
     void notReused();
     void fakeApiConnectionClose();
     void fifoOnOneConnection();
+    void queueWaitIsReported();
     void poolBound();
     void overloaded();
     void timeout();
@@ -392,6 +393,28 @@ void TestApiClient::fifoOnOneConnection()
         QCOMPARE(api.requests()[i].body, QByteArray::number(i));
     }
     QCOMPARE(client.inFlight() + client.queued(), 0);
+}
+
+// The time a request waited for the pool's only connection comes with its response:
+// the second one cannot have left before the first one's delayed answer.
+void TestApiClient::queueWaitIsReported()
+{
+    FakeApi api;
+    QVERIFY(api.listen());
+    api.setHandler([](const RecordedRequest &r) {
+        return FakeReply{.body = r.body, .delayMs = r.body == "first" ? 200 : 0};
+    });
+    ApiClientConfig config = configFor(api.port());
+    config.poolSize = 1;
+    ApiClient client(config);
+    QList<ApiResponse> responses;
+    for (const char *body : {"first", "second"})
+        client.send(makeRequest("POST", "/", body), nullptr, [&](const ApiResponse &r) { responses.append(r); });
+    QTRY_COMPARE(responses.size(), 2);
+    QCOMPARE(responses[1].body, QByteArray("second"));
+    // (150 ms: a coarse timer may fire up to 5 % early.)
+    QVERIFY2(responses[1].queuedUs >= 150'000, QByteArray::number(responses[1].queuedUs).constData());
+    QVERIFY(responses[0].queuedUs < responses[1].queuedUs);
 }
 
 void TestApiClient::poolBound()
