@@ -6,9 +6,7 @@
 #include <QThread>
 #include <QTimer>
 #include <algorithm>
-#include <atomic>
 #include <charconv>
-#include <chrono>
 #include <deque>
 #include <limits>
 #include <vector>
@@ -22,35 +20,6 @@ Q_LOGGING_CATEGORY(lcApiClient, "ws2api.api", QtInfoMsg)
 namespace {
 
 using Outcome = ApiResponse::Outcome;
-
-// A down or stalled API fails every request; one warning line a second (for the
-// whole process, all workers) tells the operator without flooding the log.
-bool warningAllowed(int *suppressed)
-{
-    static std::atomic<qint64> lastMs{std::numeric_limits<qint64>::min() / 2};
-    static std::atomic<int> dropped{0};
-    const qint64 now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                           std::chrono::steady_clock::now().time_since_epoch())
-                           .count();
-    qint64 last = lastMs.load(std::memory_order_relaxed);
-    if (now - last < 1000 || !lastMs.compare_exchange_strong(last, now)) {
-        dropped.fetch_add(1, std::memory_order_relaxed);
-        return false;
-    }
-    *suppressed = dropped.exchange(0, std::memory_order_relaxed);
-    return true;
-}
-
-void warnRateLimited(const QString &message)
-{
-    int suppressed = 0;
-    if (!warningAllowed(&suppressed))
-        return;
-    if (suppressed > 0)
-        qCWarning(lcApiClient, "%ls (%d similar suppressed)", qUtf16Printable(message), suppressed);
-    else
-        qCWarning(lcApiClient, "%ls", qUtf16Printable(message));
-}
 
 bool equalsIgnoringCase(QByteArrayView a, QByteArrayView b)
 {
@@ -274,7 +243,7 @@ void ApiClientPrivate::responseArrived(ApiConnection *connection, ApiResponse &r
     PendingRequest request = connection->takeRequest();
     --m_inFlight;
     if (result.outcome != Outcome::Ok)
-        warnRateLimited(QStringLiteral("API at %1 sent a bad response: %2").arg(origin(), result.error));
+        qCDebug(lcApiClient, "API at %ls sent a bad response: %ls", qUtf16Printable(origin()), qUtf16Printable(result.error));
     if (connection->reusable()) {
         const qint64 t = now();
         connection->setIdleSince(t);
@@ -311,7 +280,7 @@ void ApiClientPrivate::connectionLost(ApiConnection *connection, const QString &
         newConnection()->start(m_config.host, m_config.port, std::move(request));
         return;
     }
-    warnRateLimited(QStringLiteral("API unreachable at %1: %2").arg(origin(), error));
+    qCDebug(lcApiClient, "API unreachable at %ls: %ls", qUtf16Printable(origin()), qUtf16Printable(error));
     dispatch();
     deliver(request, failure(Outcome::Unreachable, error));
 }
@@ -331,7 +300,7 @@ void ApiClientPrivate::onTimer()
     if (expired.empty())
         return;
     const QString error = QStringLiteral("no response within %1 ms").arg(m_config.timeoutMs);
-    warnRateLimited(QStringLiteral("API at %1: %2").arg(origin(), error));
+    qCDebug(lcApiClient, "API at %ls: %ls", qUtf16Printable(origin()), qUtf16Printable(error));
     const ApiResponse response = failure(Outcome::Timeout, error);
     for (PendingRequest &request : expired) {
         if (!deliver(request, response))

@@ -297,9 +297,12 @@ void Worker::logApiFailure(const QByteArray &method, const QByteArray &target,
     const QString what = response.outcome == ApiResponse::Outcome::Ok
         ? QStringLiteral("HTTP %1").arg(response.status)
         : response.error;
-    qCWarning(lcWorker).noquote() << "API request" << method << target << "failed:" << what
-                                  << (m_suppressedFailures ? QStringLiteral("(and %1 more failures)").arg(m_suppressedFailures)
-                                                           : QString());
+    // The only log line of a failed request (the API client only debug-logs it).
+    const QString more = m_suppressedFailures
+        ? QStringLiteral(" (and %1 more failures)").arg(m_suppressedFailures)
+        : QString();
+    qCWarning(lcWorker).noquote() << "API request" << method << target << "to"
+                                  << config().api.authority() << "failed:" << what + more;
     m_suppressedFailures = 0;
 }
 
