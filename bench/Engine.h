@@ -20,6 +20,9 @@
 
 namespace loadgen {
 
+// The largest frame or message a connection accepts from the server.
+constexpr uint64_t MaxFrame = 64 << 20;
+
 inline int64_t nowUs()
 {
     timespec ts{};
