@@ -193,6 +193,15 @@ bool setApiTimeout(const QString &value, ParsedOptions *out, QString *why)
     return true;
 }
 
+bool setApiConnections(const QString &value, ParsedOptions *out, QString *why)
+{
+    qint64 n = 0;
+    if (!parseNumber(value, 1, 1024, u"connections"_s, &n, why))
+        return false;
+    out->config.apiPoolSize = int(n);
+    return true;
+}
+
 bool setCallTimeout(const QString &value, ParsedOptions *out, QString *why)
 {
     qint64 s = 0;
@@ -311,6 +320,8 @@ const OptionSpec Specs[] = {
     {"admin-group"_L1, "GROUP"_L1, "Members of GROUP may use the admin socket too "
      "(default: its owner only)."_L1, setAdminGroup},
     {"api-timeout"_L1, "MS"_L1, "Timeout per API request (default 10000)."_L1, setApiTimeout},
+    {"api-connections"_L1, "N"_L1, "Keep-alive connections to the API per worker thread, "
+     "1..1024; more requests wait for one (default 32)."_L1, setApiConnections},
     {"call-timeout"_L1, "S"_L1, "ocpp: how long a CALL pushed to a client waits for its "
      "answer (default 60)."_L1, setCallTimeout},
     {"call-queue"_L1, "N"_L1, "ocpp: CALLs waiting per client behind the outstanding one; "

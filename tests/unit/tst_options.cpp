@@ -38,7 +38,8 @@ QVariantMap fields(const ParsedOptions &o)
         {u"pushToken"_s, c.pushToken}, {u"pushAllow"_s, subnets(c.pushAllow)},
         {u"threads"_s, c.threads}, {u"adminName"_s, c.adminName},
         {u"adminGroup"_s, c.adminGroup},
-        {u"apiTimeoutMs"_s, c.apiTimeoutMs}, {u"callTimeoutMs"_s, c.callTimeoutMs},
+        {u"apiTimeoutMs"_s, c.apiTimeoutMs}, {u"apiPoolSize"_s, c.apiPoolSize},
+        {u"callTimeoutMs"_s, c.callTimeoutMs},
         {u"callQueue"_s, c.callQueue}, {u"subprotocols"_s, c.subprotocols},
         {u"defaultSubprotocol"_s, c.defaultSubprotocol}, {u"maxMessage"_s, c.maxMessage},
         {u"pingIntervalMs"_s, c.pingIntervalMs}, {u"notifyDisconnect"_s, c.notifyDisconnect},
@@ -154,6 +155,8 @@ void TestOptions::goodArguments_data()
                                  << QVariantMap{{u"adminGroup"_s, u"ws2api"_s}};
     QTest::addRow("api-timeout") << QStringList{u"--api-timeout"_s, u"250"_s}
                                  << QVariantMap{{u"apiTimeoutMs"_s, 250}};
+    QTest::addRow("api-connections") << QStringList{u"--api-connections"_s, u"4"_s}
+                                     << QVariantMap{{u"apiPoolSize"_s, 4}};
     QTest::addRow("call-timeout") << QStringList{u"--call-timeout"_s, u"5"_s}
                                   << QVariantMap{{u"callTimeoutMs"_s, 5000}};
     QTest::addRow("call-queue 0") << QStringList{u"--call-queue"_s, u"0"_s} << QVariantMap{{u"callQueue"_s, 0}};
@@ -222,6 +225,7 @@ void TestOptions::badArguments_data()
     bad(u"--api-timeout"_s, {u"0"_s, u"-5"_s, u"x"_s, u"2147483648"_s});
     bad(u"--call-timeout"_s, {u"0"_s, u"-1"_s, u"2147484"_s});
     bad(u"--call-queue"_s, {u"-1"_s, u"x"_s});
+    bad(u"--api-connections"_s, {u"0"_s, u"1025"_s, u"x"_s});
     bad(u"--ping-interval"_s, {u"-1"_s, u"x"_s, u"2147484"_s});
     bad(u"--push-allow"_s, {u"10.0.0.0/33"_s, u"foo"_s, u"10.0.0.0/8,"_s, u""_s});
     bad(u"--push-token"_s, {u"a b"_s, u"t\u00e9"_s});
@@ -264,7 +268,8 @@ void TestOptions::help()
         QVERIFY(r.output.contains(u"-cpuprofile=FILE"_s));
         QVERIFY(r.output.contains(u"-memprofile=FILE"_s));
     }
-    QCOMPARE(ws2apid::optionNames().size(), 20);  // SPEC's table plus --log-rules, --admin-group
+    // SPEC's table plus --log-rules, --admin-group, --api-connections
+    QCOMPARE(ws2apid::optionNames().size(), 21);
 }
 
 void TestOptions::version()
