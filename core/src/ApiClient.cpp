@@ -128,7 +128,7 @@ private:
     void closeIdleConnections(qint64 now);
     void scheduleAt(qint64 when);
     void rearm(qint64 now);
-    bool deliver(PendingRequest &request, const ApiResponse &response);
+    bool deliver(PendingRequest &request, ApiResponse response);
     QString origin() const;
 
     ApiClient *q;
@@ -239,7 +239,7 @@ void ApiClientPrivate::removeConnection(ApiConnection *connection)
 void ApiClientPrivate::responseArrived(ApiConnection *connection, ApiResponse &response)
 {
     // Out of the connection first: dispatch() below may start its next request.
-    const ApiResponse result = std::move(response);
+    ApiResponse result = std::move(response);
     PendingRequest request = connection->takeRequest();
     --m_inFlight;
     if (result.outcome != Outcome::Ok)
@@ -253,7 +253,7 @@ void ApiClientPrivate::responseArrived(ApiConnection *connection, ApiResponse &r
         removeConnection(connection);
     }
     dispatch();
-    deliver(request, result);
+    deliver(request, std::move(result));
 }
 
 void ApiClientPrivate::connectionLost(ApiConnection *connection, const QString &error)
@@ -365,16 +365,14 @@ void ApiClientPrivate::rearm(qint64 t)
 
 // Runs the callback (unless its context is gone), then emits idle() if nothing is
 // left. Returns false when the client did not survive the callback.
-bool ApiClientPrivate::deliver(PendingRequest &request, const ApiResponse &response)
+bool ApiClientPrivate::deliver(PendingRequest &request, ApiResponse response)
 {
     --m_outstanding;
     const QPointer<ApiClient> alive(q);
-    if (request.done && (!request.hasContext || request.context)) {
-        ApiResponse withWait = response;
-        // A request that expired in the queue waited all along.
-        withWait.queuedUs = request.waitedUs >= 0 ? request.waitedUs : nowUs() - request.queuedAtUs;
-        request.done(withWait);
-    }
+    // A request that expired in the queue waited all along.
+    response.queuedUs = request.waitedUs >= 0 ? request.waitedUs : nowUs() - request.queuedAtUs;
+    if (request.done && (!request.hasContext || request.context))
+        request.done(response);
     if (!alive)
         return false;
     if (m_outstanding == 0)
