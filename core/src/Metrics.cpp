@@ -38,21 +38,42 @@ void appendSample(QByteArray &out, const QByteArray &name, quint64 value)
 
 } // namespace
 
-namespace {
-size_t latencyBucket(quint64 us)
+void LatencyHistogram::record(quint64 us)
 {
-    const auto &bounds = WorkerCounters::LatencyBoundsUs;
-    return size_t(std::lower_bound(bounds.begin(), bounds.end(), us) - bounds.begin());
+    const auto bucket = std::lower_bound(LatencyBoundsUs.begin(), LatencyBoundsUs.end(), us);
+    WorkerCounters::bump(buckets[size_t(bucket - LatencyBoundsUs.begin())]);
+    WorkerCounters::bump(sumUs, us);
 }
-} // namespace
+
+void LatencyTotals::add(const LatencyHistogram &histogram)
+{
+    for (size_t i = 0; i < buckets.size(); ++i)
+        buckets[i] += get(histogram.buckets[i]);
+    sumUs += get(histogram.sumUs);
+}
+
+double LatencyTotals::quantileMs(double q) const
+{
+    quint64 count = 0;
+    for (quint64 v : buckets)
+        count += v;
+    if (count == 0)
+        return 0;
+    const quint64 rank = std::max<quint64>(1, quint64(q * double(count) + 0.5));
+    quint64 seen = 0;
+    for (size_t i = 0; i < buckets.size(); ++i) {
+        seen += buckets[i];
+        if (seen >= rank)
+            return double(i < LatencyBoundsUs.size() ? LatencyBoundsUs[i] : LatencyBoundsUs.back()) / 1000.0;
+    }
+    return double(LatencyBoundsUs.back()) / 1000.0;
+}
 
 void WorkerCounters::countApi(Api outcome, quint64 latencyUs, quint64 queuedUs)
 {
     bump(api[size_t(outcome)]);
-    bump(latencyBuckets[latencyBucket(latencyUs)]);
-    bump(latencySumUs, latencyUs);
-    bump(queueBuckets[latencyBucket(queuedUs)]);
-    bump(queueSumUs, queuedUs);
+    apiLatency.record(latencyUs);
+    apiQueue.record(queuedUs);
 }
 
 WorkerCounters::Push WorkerCounters::pushOutcome(int status)
@@ -81,26 +102,6 @@ quint64 MetricsTotals::apiErrors() const
     return apiRequests() - api[size_t(WorkerCounters::Api::Ok)];
 }
 
-double MetricsTotals::latencyQuantileMs(double q) const
-{
-    quint64 count = 0;
-    for (quint64 v : latencyBuckets)
-        count += v;
-    if (count == 0)
-        return 0;
-    const quint64 rank = std::max<quint64>(1, quint64(q * double(count) + 0.5));
-    quint64 seen = 0;
-    for (size_t i = 0; i < latencyBuckets.size(); ++i) {
-        seen += latencyBuckets[i];
-        if (seen >= rank) {
-            const quint64 bound = i < WorkerCounters::LatencyBoundsUs.size()
-                ? WorkerCounters::LatencyBoundsUs[i]
-                : WorkerCounters::LatencyBoundsUs.back();
-            return double(bound) / 1000.0;
-        }
-    }
-    return double(WorkerCounters::LatencyBoundsUs.back()) / 1000.0;
-}
 
 Metrics::Metrics(int workers)
 {
@@ -119,12 +120,8 @@ MetricsTotals Metrics::totals() const
         t.messagesOut += get(w->messagesOut);
         for (size_t i = 0; i < t.api.size(); ++i)
             t.api[i] += get(w->api[i]);
-        for (size_t i = 0; i < t.latencyBuckets.size(); ++i)
-            t.latencyBuckets[i] += get(w->latencyBuckets[i]);
-        t.latencySumUs += get(w->latencySumUs);
-        for (size_t i = 0; i < t.queueBuckets.size(); ++i)
-            t.queueBuckets[i] += get(w->queueBuckets[i]);
-        t.queueSumUs += get(w->queueSumUs);
+        t.apiLatency.add(w->apiLatency);
+        t.apiQueue.add(w->apiQueue);
         for (size_t i = 0; i < t.pushes.size(); ++i)
             t.pushes[i] += get(w->pushes[i]);
         t.framesRejected += get(w->framesRejected);
@@ -134,19 +131,18 @@ MetricsTotals Metrics::totals() const
 
 namespace {
 void appendHistogram(QByteArray &out, const QByteArray &name, const char *help,
-                     const std::array<quint64, WorkerCounters::LatencyBoundsUs.size() + 1> &buckets,
-                     quint64 sumUs)
+                     const LatencyTotals &histogram)
 {
     appendMetric(out, name.constData(), "histogram", help);
     quint64 cumulative = 0;
-    for (size_t i = 0; i < buckets.size(); ++i) {
-        cumulative += buckets[i];
-        const QByteArray le = i < WorkerCounters::LatencyBoundsUs.size()
-            ? QByteArray::number(double(WorkerCounters::LatencyBoundsUs[i]) / 1e6)
+    for (size_t i = 0; i < histogram.buckets.size(); ++i) {
+        cumulative += histogram.buckets[i];
+        const QByteArray le = i < LatencyBoundsUs.size()
+            ? QByteArray::number(double(LatencyBoundsUs[i]) / 1e6)
             : QByteArray("+Inf");
         appendSample(out, name + "_bucket{le=\"" + le + "\"}", cumulative);
     }
-    out += name + "_sum " + QByteArray::number(double(sumUs) / 1e6) + '\n';
+    out += name + "_sum " + QByteArray::number(double(histogram.sumUs) / 1e6) + '\n';
     appendSample(out, name + "_count", cumulative);
 }
 } // namespace
@@ -171,11 +167,10 @@ QByteArray Metrics::prometheusText() const
         appendSample(out, QByteArray("ws2api_api_requests_total{outcome=\"") + QByteArray(ApiOutcomeNames[i]) + "\"}",
                      t.api[i]);
     appendHistogram(out, "ws2api_api_latency_seconds",
-                    "Time from sending a request to the API to its outcome.", t.latencyBuckets,
-                    t.latencySumUs);
+                    "Time from sending a request to the API to its outcome.", t.apiLatency);
     appendHistogram(out, "ws2api_api_queue_seconds",
                     "Part of that time spent waiting for a free pooled connection to the API.",
-                    t.queueBuckets, t.queueSumUs);
+                    t.apiQueue);
     appendMetric(out, "ws2api_pushes_total", "counter", "Pushes from the API by outcome.");
     for (size_t i = 0; i < t.pushes.size(); ++i)
         appendSample(out, QByteArray("ws2api_pushes_total{outcome=\"") + QByteArray(PushOutcomeNames[i]) + "\"}",

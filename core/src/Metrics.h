@@ -8,6 +8,31 @@
 
 namespace ws2api {
 
+// Upper bounds in microseconds of the latency histograms; a last bucket is +Inf.
+inline constexpr std::array<quint64, 13> LatencyBoundsUs = {
+    500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000,
+    2500000, 10000000};
+
+// A latency histogram written by one thread (relaxed, as WorkerCounters below).
+struct LatencyHistogram
+{
+    std::array<std::atomic<quint64>, LatencyBoundsUs.size() + 1> buckets{};
+    std::atomic<quint64> sumUs{0};
+
+    void record(quint64 us);
+};
+
+// Histograms of several workers added up.
+struct LatencyTotals
+{
+    std::array<quint64, LatencyBoundsUs.size() + 1> buckets{};
+    quint64 sumUs = 0;
+
+    void add(const LatencyHistogram &histogram);
+    // Approximate quantile (0..1) in milliseconds from the bucket bounds.
+    double quantileMs(double q) const;
+};
+
 // One worker's counters. Each field has exactly one writing thread (the worker that
 // owns it), so an increment is a relaxed load and store: no locked instruction on
 // the message path. Any thread may read them at any time for /metrics or the admin
@@ -17,22 +42,15 @@ struct WorkerCounters
     enum class Api { Ok, ErrorStatus, Timeout, Unreachable, Overloaded, BadResponse, Count };
     enum class Push { Delivered, Forbidden, Unauthorized, TooLarge, BadRequest, UnknownClient,
                       QueueFull, Count };
-    // Upper bounds in microseconds of the API latency histograms; a last bucket is +Inf.
-    static constexpr std::array<quint64, 13> LatencyBoundsUs = {
-        500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000,
-        2500000, 10000000};
-
     std::atomic<qint64> connections{0};  // open now
     std::atomic<quint64> connectionsAccepted{0};
     std::atomic<quint64> connectionsRejected{0};
     std::atomic<quint64> messagesIn{0};
     std::atomic<quint64> messagesOut{0};
     std::array<std::atomic<quint64>, size_t(Api::Count)> api{};
-    std::array<std::atomic<quint64>, LatencyBoundsUs.size() + 1> latencyBuckets{};
-    std::atomic<quint64> latencySumUs{0};
-    // The part of the latency spent waiting for one of the worker's pooled connections.
-    std::array<std::atomic<quint64>, LatencyBoundsUs.size() + 1> queueBuckets{};
-    std::atomic<quint64> queueSumUs{0};
+    LatencyHistogram apiLatency;
+    // The part of it spent waiting for one of the worker's pooled connections.
+    LatencyHistogram apiQueue;
     std::array<std::atomic<quint64>, size_t(Push::Count)> pushes{};
     std::atomic<quint64> framesRejected{0};  // ocpp: malformed or unmatched frames
 
@@ -58,17 +76,13 @@ struct MetricsTotals
     quint64 messagesIn = 0;
     quint64 messagesOut = 0;
     std::array<quint64, size_t(WorkerCounters::Api::Count)> api{};
-    std::array<quint64, WorkerCounters::LatencyBoundsUs.size() + 1> latencyBuckets{};
-    quint64 latencySumUs = 0;
-    std::array<quint64, WorkerCounters::LatencyBoundsUs.size() + 1> queueBuckets{};
-    quint64 queueSumUs = 0;
+    LatencyTotals apiLatency;
+    LatencyTotals apiQueue;
     std::array<quint64, size_t(WorkerCounters::Push::Count)> pushes{};
     quint64 framesRejected = 0;
 
     quint64 apiErrors() const;
     quint64 apiRequests() const;
-    // Approximate quantile (0..1) in milliseconds from the histogram's bucket bounds.
-    double latencyQuantileMs(double q) const;
 };
 
 // Every worker's counters, aggregated on demand.

@@ -233,8 +233,8 @@ ProxyStats Proxy::stats() const
     stats.messagesOut = t.messagesOut;
     stats.apiRequests = t.apiRequests();
     stats.apiErrors = t.apiErrors();
-    stats.apiLatencyP50Ms = t.latencyQuantileMs(0.5);
-    stats.apiLatencyP99Ms = t.latencyQuantileMs(0.99);
+    stats.apiLatencyP50Ms = t.apiLatency.quantileMs(0.5);
+    stats.apiLatencyP99Ms = t.apiLatency.quantileMs(0.99);
     for (quint64 count : t.pushes)
         stats.pushes += count;
     stats.pushesDelivered = t.pushes[size_t(WorkerCounters::Push::Delivered)];
