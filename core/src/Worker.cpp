@@ -193,12 +193,12 @@ void Worker::onNewWebSocket(QWebSocketServer *server)
             continue;
         }
         const quint64 serial = m_shared.registry->newSessionSerial();
-        auto *session = new ClientSession(this, socket, qobject_cast<DirectTcpSocket *>(upgrading.tcp),
-                                          clientId, serial, upgrading.protocol);
+        auto *direct = qobject_cast<DirectTcpSocket *>(upgrading.tcp);
+        auto *session = new ClientSession(this, socket, direct, clientId, serial, upgrading.protocol);
         m_sessions.insert(serial, session);
         WorkerCounters::bump(counters().connectionsAccepted);
         const auto previous = m_shared.registry->claim(clientId, {m_index, serial});
-        if (auto *direct = qobject_cast<DirectTcpSocket *>(upgrading.tcp))
+        if (direct)
             direct->releaseWrites();
         if (!previous)
             continue;
