@@ -2,7 +2,6 @@
 
 #include <QDateTime>
 #include <QDir>
-#include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -11,17 +10,12 @@
 #include <QLoggingCategory>
 #include <QPointer>
 
-#include <cerrno>
 #include <climits>
 #include <cmath>
-#include <cstring>
-#include <grp.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 #include "AdminProtocol.h"
 #include "Options.h"
+#include "platform/Platform.h"
 #include "ws2api/Proxy.h"
 
 Q_LOGGING_CATEGORY(lcAdmin, "ws2api.admin", QtInfoMsg)
@@ -125,41 +119,6 @@ QString socketPath(const QString &name)
     return name.startsWith(u'/') ? name : QDir::cleanPath(QDir::tempPath()) + u'/' + name;
 }
 
-// Whether a process listens on the socket file at `path`. A connect() to a Unix socket
-// is answered at once: accepted (EAGAIN with a full backlog) when one listens, refused
-// when the file is stale or no socket; so this cannot block.
-bool someoneListens(const QString &path)
-{
-    sockaddr_un address = {};
-    address.sun_family = AF_UNIX;
-    const QByteArray encoded = QFile::encodeName(path);
-    if (encoded.size() >= qsizetype(sizeof address.sun_path))
-        return false;  // listen() will say the name is too long
-    std::memcpy(address.sun_path, encoded.constData(), size_t(encoded.size()));
-    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return false;
-    const bool listening = ::connect(fd, reinterpret_cast<const sockaddr *>(&address), sizeof address) == 0
-                           || errno == EAGAIN || errno == EINPROGRESS;
-    ::close(fd);
-    return listening;
-}
-
-bool groupId(const QString &name, gid_t *gid, QString *error)
-{
-    errno = 0;
-    const struct group *entry = ::getgrnam(name.toLocal8Bit().constData());
-    if (!entry) {  // errno 0 (or ENOENT on some libcs): there is no such group
-        *error = errno == 0 || errno == ENOENT
-                     ? u"unknown group \"%1\""_s.arg(name)
-                     : u"cannot look up group \"%1\": %2"_s.arg(name,
-                                                                QString::fromLocal8Bit(std::strerror(errno)));
-        return false;
-    }
-    *gid = entry->gr_gid;
-    return true;
-}
-
 } // namespace
 
 struct AdminServer::Connection
@@ -188,12 +147,11 @@ AdminServer::~AdminServer()
 
 bool AdminServer::listen(const QString &name, const QString &group, QString *error)
 {
-    gid_t gid = 0;
-    if (!group.isEmpty() && !groupId(group, &gid, error))
+    if (!group.isEmpty() && !ws2api::platform::checkGroup(group, error))
         return false;
     const QString path = socketPath(name);
     // removeServer() would take the socket from a live daemon; only a stale one goes.
-    if (someoneListens(path)) {
+    if (ws2api::platform::localSocketInUse(path)) {
         *error = u"%1 is in use by another process (another ws2apid? see --admin)"_s.arg(path);
         return false;
     }
@@ -204,10 +162,7 @@ bool AdminServer::listen(const QString &name, const QString &group, QString *err
         *error = u"cannot listen on %1: %2"_s.arg(path, m_server->errorString());
         return false;
     }
-    const QByteArray socketFile = QFile::encodeName(m_server->fullServerName());
-    if (!group.isEmpty() && ::chown(socketFile.constData(), uid_t(-1), gid) != 0) {
-        *error = u"cannot give %1 to group \"%2\": %3"_s.arg(m_server->fullServerName(), group,
-                                                             QString::fromLocal8Bit(std::strerror(errno)));
+    if (!group.isEmpty() && !ws2api::platform::shareWithGroup(m_server->fullServerName(), group, error)) {
         m_server->close();
         return false;
     }

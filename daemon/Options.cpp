@@ -20,6 +20,7 @@ using ws2api::ProxyConfig;
 // Qt timers take int milliseconds, so a limit in seconds must stay below this.
 constexpr qint64 MaxSeconds = INT_MAX / 1000;
 constexpr qint64 MaxMessageBytes = 256 << 20;
+const QString ConfigSection = u"ws2apid"_s;
 const QStringList KnownSubprotocols = {u"ocpp2.1"_s, u"ocpp2.0.1"_s, u"ocpp1.6"_s};
 
 QString quoted(const QString &value)
@@ -363,16 +364,35 @@ bool readConfigFile(const QString &path, QMap<QString, Source> *values, QString 
         *error = u"--config: %1 is not a valid INI file"_s.arg(quoted(path));
         return false;
     }
+    // Options go at the top of the file or under [ws2apid] (QSettings names those
+    // "ws2apid/<key>"); any other section is more likely a typo than intended.
     for (const QString &key : settings.allKeys()) {
-        if (!optionNames().contains(key)) {
+        QString name = key;
+        if (const qsizetype slash = key.indexOf(u'/'); slash >= 0) {
+            if (key.left(slash) != ConfigSection) {
+                *error = u"%1: unknown section [%2] (options go at the top or under [%3])"_s.arg(
+                    path, key.left(slash), ConfigSection);
+                return false;
+            }
+            name = key.mid(slash + 1);
+        }
+        if (name.startsWith(u'#')) {  // QSettings reads "# x = 1" as the key "# x"
+            *error = u"%1: %2: comments start with ; in this file, not #"_s.arg(path, quoted(key));
+            return false;
+        }
+        if (!optionNames().contains(name)) {
             *error = u"%1: unknown key %2"_s.arg(path, quoted(key));
+            return false;
+        }
+        if (values->contains(name)) {
+            *error = u"%1: %2 is set twice (at the top and under [%3])"_s.arg(path, name, ConfigSection);
             return false;
         }
         // QSettings splits unquoted values at commas ("push-allow = a, b").
         const QVariant value = settings.value(key);
         const QString text = value.typeId() == QMetaType::QStringList
                                  ? value.toStringList().join(u',') : value.toString();
-        values->insert(key, {text, path + u": "_s + key});
+        values->insert(name, {text, path + u": "_s + name});
     }
     return true;
 }

@@ -117,6 +117,12 @@ public:
     void responseArrived(ApiConnection *connection, ApiResponse &response) override;
     void connectionLost(ApiConnection *connection, const QString &error) override;
 
+    void setLimits(int timeoutMs, qint64 maxResponseBody)
+    {
+        m_config.timeoutMs = timeoutMs;
+        m_config.maxResponseBody = std::max<qint64>(0, maxResponseBody);
+    }
+
 private:
     qint64 now() const { return m_clock.elapsed(); }
     qint64 nowUs() const { return m_clock.nsecsElapsed() / 1000; }
@@ -137,7 +143,7 @@ private:
     QElapsedTimer m_clock;
     QTimer m_timer;  // the one timer for every deadline and idle expiry
     qint64 m_armedAt = 0;
-    std::deque<PendingRequest> m_queue;  // FIFO; deadlines ascend since the timeout is fixed
+    std::deque<PendingRequest> m_queue;  // FIFO; deadlines ascend (see send())
     std::vector<ApiConnection *> m_connections;  // all, whatever their state
     std::vector<ApiConnection *> m_idle;         // LIFO: the warmest connection serves first
     int m_inFlight = 0;
@@ -191,7 +197,11 @@ void ApiClientPrivate::send(ApiRequest &&request, QObject *context, ApiClient::C
             Qt::QueuedConnection);
         return;
     }
-    const qint64 deadline = now() + m_config.timeoutMs;
+    // Deadlines ascend through the queue: after a reload shortened the timeout, a
+    // request queued behind older ones expires no earlier than they do.
+    qint64 deadline = now() + m_config.timeoutMs;
+    if (!m_queue.empty())
+        deadline = std::max(deadline, m_queue.back().deadline);
     m_queue.push_back(PendingRequest{buildRequest(m_hostLine, request), QPointer<QObject>(context),
                                      context != nullptr, std::move(done), deadline, false, nowUs()});
     ++m_outstanding;
@@ -334,7 +344,7 @@ void ApiClientPrivate::closeIdleConnections(qint64 t)
         removeConnection(connection);
 }
 
-// Deadlines only grow (the timeout is fixed), so a new one rarely moves the timer;
+// Deadlines rarely shrink (only after a shorter timeout is set), so a new one rarely moves the timer;
 // one that fires early for a request already answered just re-arms.
 void ApiClientPrivate::scheduleAt(qint64 when)
 {
@@ -393,6 +403,11 @@ void ApiClient::send(ApiRequest request, QObject *context, Callback done)
     // Called on the owning (worker) thread.
     Q_ASSERT(QThread::currentThread() == thread());
     d->send(std::move(request), context, std::move(done));
+}
+
+void ApiClient::setLimits(int timeoutMs, qint64 maxResponseBody)
+{
+    d->setLimits(timeoutMs, maxResponseBody);
 }
 
 int ApiClient::inFlight() const

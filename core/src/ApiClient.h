@@ -71,6 +71,10 @@ public:
     // case it never runs (the request itself still completes or times out).
     void send(ApiRequest request, QObject *context, Callback done);
 
+    // Called on the owning thread: the timeout applies to requests sent from now on,
+    // the body cap to connections opened from now on.
+    void setLimits(int timeoutMs, qint64 maxResponseBody);
+
     int inFlight() const;  // written to a connection, awaiting the response
     int queued() const;    // waiting for a free connection
 

@@ -8,6 +8,7 @@
 #include "ClientRegistry.h"
 #include "DirectTcpSocket.h"
 #include "HostAddress.h"
+#include "LogText.h"
 #include "Metrics.h"
 #include "Worker.h"
 
@@ -28,6 +29,7 @@ ClientSession::ClientSession(Worker *worker, QWebSocket *socket, DirectTcpSocket
     , m_clientId(std::move(clientId))
     , m_serial(serial)
     , m_protocol(std::move(protocol))
+    , m_remote(peerText(socket->peerAddress(), socket->peerPort()))
     , m_mode(worker->mode().newSession(*this))
     , m_connectedAtMs(nowMs())
     , m_lastActivityMs(m_connectedAtMs)
@@ -53,12 +55,7 @@ ConnectionInfo ClientSession::info() const
 {
     ConnectionInfo info;
     info.clientId = m_clientId;
-    if (m_socket) {
-        const QHostAddress peer = withoutIpv4Mapping(m_socket->peerAddress());
-        info.remote = peer.protocol() == QAbstractSocket::IPv6Protocol
-            ? QStringLiteral("[%1]:%2").arg(peer.toString()).arg(m_socket->peerPort())
-            : QStringLiteral("%1:%2").arg(peer.toString()).arg(m_socket->peerPort());
-    }
+    info.remote = m_remote;
     info.protocol = m_protocol;
     info.connectedAtMs = m_connectedAtMs;
     info.messagesIn = m_messagesIn;
@@ -142,6 +139,7 @@ void ClientSession::close(int code, const QString &reason, bool notifyApi)
         return;
     m_closing = true;
     m_notifyApi = notifyApi;
+    m_closeCode = code;
     m_closeReason = reason;
     m_worker->registry().release(m_clientId, m_serial);
     m_socket->close(QWebSocketProtocol::CloseCode(code), reason);
@@ -165,8 +163,8 @@ void ClientSession::abortDeadPeer()
 {
     if (!m_socket)
         return;
-    qCInfo(lcSession) << "client" << m_clientId << "answered no ping; closing";
     m_closing = true;
+    m_closeCode = 1006;  // dropped without a close frame
     m_closeReason = QStringLiteral("ping timeout");
     m_socket->abort();
 }
@@ -175,11 +173,19 @@ void ClientSession::onDisconnected()
 {
     if (!m_socket)
         return;
-    if (m_closeReason.isEmpty()) {
+    const bool closedByUs = m_closeCode != 0;
+    if (!closedByUs) {
+        m_closeCode = int(m_socket->closeCode());
         m_closeReason = m_socket->closeReason();
-        if (m_closeReason.isEmpty())
-            m_closeReason = QStringLiteral("closed (%1)").arg(int(m_socket->closeCode()));
     }
+    qCInfo(lcSession).noquote().nospace()
+        << "client " << quotedForLog(m_clientId) << " from " << m_remote << " disconnected ("
+        << (closedByUs ? "closed by ws2apid" : "by the client") << "): code " << m_closeCode
+        << " reason " << quotedForLog(m_closeReason) << ", after "
+        << QString::number(double(nowMs() - m_connectedAtMs) / 1000, 'f', 1) << " s, " << m_messagesIn
+        << " messages in, " << m_messagesOut << " out";
+    if (m_closeReason.isEmpty())
+        m_closeReason = QStringLiteral("closed (%1)").arg(m_closeCode);
     m_worker->registry().release(m_clientId, m_serial);
     WorkerCounters::add(m_worker->counters().connections, -1);
     m_socket->disconnect(this);

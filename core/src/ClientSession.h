@@ -37,6 +37,7 @@ public:
     quint64 serial() const { return m_serial; }
     const QByteArray &clientId() const { return m_clientId; }
     const QString &protocol() const { return m_protocol; }
+    const QString &remote() const { return m_remote; }
     qint64 lastActivityMs() const { return m_lastActivityMs; }
     bool isOpen() const { return m_socket != nullptr && !m_closing; }
     Worker &worker() const { return *m_worker; }
@@ -75,6 +76,8 @@ private:
     QByteArray m_clientId;
     quint64 m_serial;
     QString m_protocol;
+    QString m_remote;  // kept for the disconnect line, when the socket is gone
+    int m_closeCode = 0;  // the code we closed with; 0: the client closed or dropped
     std::unique_ptr<ModeSession> m_mode;
     // QList rather than std::deque: an empty deque allocates ~600 bytes, and most
     // sessions have nothing waiting most of the time.

@@ -5,7 +5,9 @@
 #include <QTimer>
 
 #include "ClientId.h"
+#include "HostAddress.h"
 #include "HttpResponse.h"
+#include "LogText.h"
 #include "Metrics.h"
 
 Q_LOGGING_CATEGORY(lcHandshake, "ws2api.handshake", QtInfoMsg)
@@ -66,9 +68,9 @@ void IncomingConnection::inspect()
     case HttpHead::Status::Incomplete:
         return;
     case HttpHead::Status::TooLarge:
-        return reject(431, "request head too large\n");
+        return refuse(431, "request head too large\n");
     case HttpHead::Status::Invalid:
-        return reject(400, "not an HTTP request\n");
+        return refuse(400, "not an HTTP request\n");
     case HttpHead::Status::Complete:
         break;
     }
@@ -76,7 +78,7 @@ void IncomingConnection::inspect()
     disconnect(m_socket, &QTcpSocket::readyRead, this, &IncomingConnection::inspect);
     if (!head.upgradeWebSocket) {
         if (!hasRole(m_role, ListenerRole::Pushes))
-            return reject(404, "not found\n");
+            return refuse(404, "not found\n");
         m_timer->stop();
         QTcpSocket *socket = m_socket;
         m_socket = nullptr;
@@ -86,24 +88,24 @@ void IncomingConnection::inspect()
         return;
     }
     if (!hasRole(m_role, ListenerRole::WebSockets))
-        return reject(404, "not found\n");
+        return refuse(404, "not found\n");
     startUpgrade(head);
 }
 
 void IncomingConnection::startUpgrade(const HttpHead &head)
 {
     if (head.header("Sec-WebSocket-Version").trimmed() != "13")
-        return reject(426, "WebSocket version 13 required\n", {{"Sec-WebSocket-Version", "13"}});
+        return refuse(426, "WebSocket version 13 required\n", {{"Sec-WebSocket-Version", "13"}});
     if (head.header("Sec-WebSocket-Key").isEmpty())
-        return reject(400, "missing Sec-WebSocket-Key\n");
+        return refuse(400, "missing Sec-WebSocket-Key\n");
     // What QWebSocketServer checks as well: a request it would refuse after the
     // API said yes would leave the API believing in a client that never came.
     if (head.versionMajor != 1 || head.versionMinor < 1 || head.header("Host").isEmpty()
         || !head.connectionUpgrade)
-        return reject(400, "not a WebSocket upgrade (HTTP/1.1, Host and Connection: Upgrade required)\n");
+        return refuse(400, "not a WebSocket upgrade (HTTP/1.1, Host and Connection: Upgrade required)\n");
     const auto clientId = ClientId::fromPath(head.path);
     if (!clientId)
-        return reject(400, "bad ClientId in path\n");
+        return refuse(400, "bad ClientId in path\n");
     QList<QByteArray> offered;
     for (const QByteArray &value : head.headerValues("Sec-WebSocket-Protocol")) {
         for (const QByteArray &item : value.split(',')) {
@@ -113,7 +115,7 @@ void IncomingConnection::startUpgrade(const HttpHead &head)
     }
     const std::optional<QString> protocol = m_worker->mode().negotiate(offered);
     if (!protocol)
-        return reject(400, "no supported subprotocol offered\n");
+        return refuse(400, "no supported subprotocol offered\n");
 
     // The API decides now; its own timeout governs from here.
     m_timer->stop();
@@ -132,9 +134,12 @@ void IncomingConnection::startUpgrade(const HttpHead &head)
         }
         if (!verdict.accept) {
             WorkerCounters::bump(m_worker->counters().connectionsRejected);
-            if (verdict.status >= 500)
-                qCInfo(lcHandshake) << "connect of" << id << "refused with" << verdict.status
-                                    << "(API:" << response.error << response.status << ")";
+            const QString why = response.outcome == ApiResponse::Outcome::Ok
+                ? QStringLiteral("the API answered %1").arg(response.status)
+                : QStringLiteral("no answer from the API: ") + response.error;
+            qCInfo(lcHandshake).noquote().nospace()
+                << "client " << quotedForLog(id) << " from " << peer() << " refused: "
+                << verdict.status << " (" << protocolText(protocol) << "; " << why << ")";
             return reject(verdict.status, verdict.body, verdict.headers);
         }
         QTcpSocket *socket = m_socket;
@@ -142,7 +147,28 @@ void IncomingConnection::startUpgrade(const HttpHead &head)
         socket->disconnect(this);
         m_worker->upgrade(socket, id, protocol);
         deleteLater();
-    });
+    }, Worker::StatusLog::ByCaller);
+}
+
+void IncomingConnection::refuse(int status, const QByteArray &body, const HeaderList &headers)
+{
+    // Before the API is asked, a refusal is about bytes anyone may send: one line a
+    // second per worker at most.
+    LogThrottle &throttle = m_worker->handshakeLog();
+    if (throttle.allow())
+        qCInfo(lcHandshake).noquote().nospace() << "connection from " << peer() << " refused: " << status
+                                                << " " << quotedForLog(body.trimmed()) << throttle.note();
+    reject(status, body, headers);
+}
+
+QString IncomingConnection::peer() const
+{
+    return peerText(m_socket->peerAddress(), m_socket->peerPort());
+}
+
+QString IncomingConnection::protocolText(const QString &protocol)
+{
+    return protocol.isEmpty() ? QStringLiteral("no subprotocol") : QStringLiteral("protocol ") + protocol;
 }
 
 void IncomingConnection::reject(int status, const QByteArray &body, const HeaderList &headers)

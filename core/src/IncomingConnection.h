@@ -23,10 +23,16 @@ public:
 
     void abort();
 
+    // "protocol ocpp1.6" or "no subprotocol", for the connect lines.
+    static QString protocolText(const QString &protocol);
+
 private:
     void inspect();
     void startUpgrade(const HttpHead &head);
+    // refuse() logs (throttled) and rejects a request before the API is asked.
+    void refuse(int status, const QByteArray &body = {}, const HeaderList &headers = {});
     void reject(int status, const QByteArray &body = {}, const HeaderList &headers = {});
+    QString peer() const;
 
     Worker *m_worker;
     QTcpSocket *m_socket;

@@ -3,9 +3,7 @@
 #include <QDateTime>
 #include <QLoggingCategory>
 
-#include <fcntl.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include "platform/Platform.h"
 
 Q_LOGGING_CATEGORY(lcListener, "ws2api.listener", QtInfoMsg)
 
@@ -21,7 +19,6 @@ Listener::Listener(ListenerRole role, Handoff handoff, int fdCeiling, QObject *p
     , m_role(role)
     , m_handoff(std::move(handoff))
     , m_fdCeiling(fdCeiling)
-    , m_reserveFd(::open("/dev/null", O_RDONLY | O_CLOEXEC))
 {
     // Qt's default backlog of 50 turns a burst of connects into SYN retransmits.
     setListenBacklogSize(ListenBacklog);
@@ -36,11 +33,7 @@ Listener::Listener(ListenerRole role, Handoff handoff, int fdCeiling, QObject *p
     });
 }
 
-Listener::~Listener()
-{
-    if (m_reserveFd >= 0)
-        ::close(m_reserveFd);
-}
+Listener::~Listener() = default;
 
 void Listener::incomingConnection(qintptr descriptor)
 {
@@ -53,8 +46,7 @@ void Listener::incomingConnection(qintptr descriptor)
 
 void Listener::refuse(qintptr descriptor)
 {
-    (void)::send(int(descriptor), Refusal, sizeof(Refusal) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-    ::close(int(descriptor));
+    platform::refuseSocket(descriptor, QByteArrayView(Refusal, sizeof(Refusal) - 1));
     ++m_refused;
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
     if (now - m_lastRefusalLogMs >= 1000) {
@@ -66,17 +58,14 @@ void Listener::refuse(qintptr descriptor)
 
 void Listener::refuseBacklog()
 {
-    if (m_reserveFd >= 0) {
-        ::close(m_reserveFd);
-        m_reserveFd = -1;
-    }
+    m_reserve.release();
     for (;;) {
-        const int fd = ::accept4(int(socketDescriptor()), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        const qintptr fd = platform::acceptPending(socketDescriptor());
         if (fd < 0)
             break;  // EAGAIN: the backlog is empty (or EMFILE again: nothing more to free)
         refuse(fd);
     }
-    m_reserveFd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    m_reserve.reacquire();
 }
 
 } // namespace ws2api

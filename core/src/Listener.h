@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "Worker.h"
+#include "platform/Platform.h"
 
 namespace ws2api {
 
@@ -39,7 +40,7 @@ private:
     ListenerRole m_role;
     Handoff m_handoff;
     int m_fdCeiling;
-    int m_reserveFd = -1;
+    platform::ReserveDescriptor m_reserve;
     qint64 m_lastRefusalLogMs = 0;
     quint64 m_refused = 0;
 };

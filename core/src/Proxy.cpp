@@ -4,7 +4,6 @@
 #include <QDateTime>
 #include <algorithm>
 #include <limits>
-#include <sys/resource.h>
 #include <QLoggingCategory>
 #include <QThread>
 
@@ -13,6 +12,7 @@
 #include "Listener.h"
 #include "Metrics.h"
 #include "Worker.h"
+#include "platform/Platform.h"
 #ifdef WS2API_HAVE_EPOLL
 #include "EpollEventDispatcher.h"
 #endif
@@ -135,11 +135,11 @@ int ProxyPrivate::fdCeiling() const
     // Room kept below the open files limit for every worker's API pool and the
     // daemon's own descriptors (epoll, eventfds, listeners, admin, logs).
     constexpr int OwnDescriptors = 64;
-    rlimit limit = {};
-    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY)
+    const qint64 limit = platform::openFileLimit();
+    if (limit < 0)
         return std::numeric_limits<int>::max();
     const qint64 reserved = qint64(workers.size()) * config.apiPoolSize + OwnDescriptors;
-    return int(std::max<qint64>(qint64(limit.rlim_cur) - reserved, 1));
+    return int(std::clamp<qint64>(limit - reserved, 1, std::numeric_limits<int>::max()));
 }
 
 void ProxyPrivate::handOff(qintptr descriptor, ListenerRole role)
@@ -219,6 +219,31 @@ void Proxy::stop()
             emit stopped();
         }, Qt::QueuedConnection);
         QMetaObject::invokeMethod(worker, &Worker::shutdown, Qt::QueuedConnection);
+    }
+}
+
+void Proxy::reconfigure(const ProxyConfig &config)
+{
+    Q_ASSERT(config.listenPort == d->config.listenPort && config.threads == d->config.threads
+             && config.mode == d->config.mode);
+    d->config = config;
+    for (Worker *worker : std::as_const(d->workers))
+        QMetaObject::invokeMethod(worker, [worker, config] { worker->reconfigure(config); },
+                                  Qt::QueuedConnection);
+}
+
+void Proxy::checkWorkers(std::function<void()> done)
+{
+    auto waiting = std::make_shared<int>(int(d->workers.size()));
+    if (*waiting == 0)
+        return QMetaObject::invokeMethod(this, done, Qt::QueuedConnection), void();
+    for (Worker *worker : std::as_const(d->workers)) {
+        QMetaObject::invokeMethod(worker, [this, waiting, done] {
+            QMetaObject::invokeMethod(this, [waiting, done] {
+                if (--*waiting == 0)
+                    done();
+            }, Qt::QueuedConnection);
+        }, Qt::QueuedConnection);
     }
 }
 

@@ -33,11 +33,15 @@ bool constantTimeEquals(QByteArrayView a, QByteArrayView b)
 PushEndpoint::PushEndpoint(Worker *worker)
     : QObject(worker)
     , m_worker(worker)
-    , m_allow(worker->config().pushAllow.isEmpty() ? ProxyConfig::defaultPushAllow()
-                                                   : worker->config().pushAllow)
 {
-    if (!worker->config().pushToken.isEmpty())
-        m_expectedAuthorization = "Bearer " + worker->config().pushToken;
+    reconfigure();
+}
+
+void PushEndpoint::reconfigure()
+{
+    const ProxyConfig &config = m_worker->config();
+    m_allow = config.pushAllow.isEmpty() ? ProxyConfig::defaultPushAllow() : config.pushAllow;
+    m_expectedAuthorization = config.pushToken.isEmpty() ? QByteArray() : "Bearer " + config.pushToken;
 }
 
 void PushEndpoint::adopt(QTcpSocket *socket)

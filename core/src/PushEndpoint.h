@@ -25,6 +25,8 @@ public:
 
     void adopt(QTcpSocket *socket);
     void closeAll();
+    // Takes the worker's push token and allow list again (after a reload).
+    void reconfigure();
 
 private:
     void onRequest(HttpServerConnection *connection, const HttpRequest &request);

@@ -16,6 +16,7 @@
 #include "ClientSession.h"
 #include "DirectTcpSocket.h"
 #include "IncomingConnection.h"
+#include "LogText.h"
 #include "Metrics.h"
 #include "PushEndpoint.h"
 #include "modes/OcppMode.h"
@@ -103,14 +104,35 @@ void Worker::start(const QList<Worker *> &allWorkers)
 
     m_push = new PushEndpoint(this);
 
-    if (config.pingIntervalMs > 0) {
-        // Each tick pings one slice of the clients, so that 19k pings do not leave in
-        // one burst that stalls replies behind them.
-        m_pingSlices = std::clamp(config.pingIntervalMs / 100, 1, MaxPingSlices);
+    startPings();
+}
+
+void Worker::startPings()
+{
+    const int interval = config().pingIntervalMs;
+    if (interval <= 0) {
+        delete std::exchange(m_pingTimer, nullptr);
+        return;
+    }
+    // Each tick pings one slice of the clients, so that 19k pings do not leave in
+    // one burst that stalls replies behind them.
+    m_pingSlices = std::clamp(interval / 100, 1, MaxPingSlices);
+    if (!m_pingTimer) {
         m_pingTimer = new QTimer(this);
         m_pingTimer->callOnTimeout(this, &Worker::pingSweep);
-        m_pingTimer->start(config.pingIntervalMs / m_pingSlices);
     }
+    m_pingTimer->start(interval / m_pingSlices);
+}
+
+void Worker::reconfigure(const ProxyConfig &config)
+{
+    Q_ASSERT(QThread::currentThread() == thread());
+    m_shared.config = config;
+    m_api->setLimits(config.apiTimeoutMs, config.maxMessage);
+    m_mode->reconfigure(config);
+    m_push->reconfigure();
+    if (!m_shuttingDown)
+        startPings();
 }
 
 void Worker::takeConnection(qintptr descriptor, ListenerRole role)
@@ -200,9 +222,11 @@ void Worker::onNewWebSocket(QWebSocketServer *server)
         const auto previous = m_shared.registry->claim(clientId, {m_index, serial});
         if (direct)
             direct->releaseWrites();
+        qCInfo(lcWorker).noquote().nospace()
+            << "client " << quotedForLog(clientId) << " from " << session->remote() << " connected ("
+            << IncomingConnection::protocolText(upgrading.protocol) << "): 101" << (previous ? ", replacing its older connection" : "");
         if (!previous)
             continue;
-        qCInfo(lcWorker) << "client" << clientId << "connected again; closing the older connection";
         Worker *owner = m_workers.value(previous->worker);
         const quint64 oldSerial = previous->session;
         QMetaObject::invokeMethod(owner, [owner, oldSerial] {
@@ -264,7 +288,7 @@ void Worker::deliverPush(quint64 serial, const QByteArray &clientId, const PushM
 }
 
 void Worker::callApi(ApiRequest request, QObject *context,
-                     std::function<void(const ApiResponse &)> done)
+                     std::function<void(const ApiResponse &)> done, StatusLog statusLog)
 {
     QElapsedTimer clock;
     clock.start();
@@ -273,11 +297,12 @@ void Worker::callApi(ApiRequest request, QObject *context,
     QByteArray target = request.target;
     m_api->send(std::move(request), this,
                 [this, clock, guard, method = std::move(method), target = std::move(target),
-                 done = std::move(done)](const ApiResponse &response) {
+                 done = std::move(done), statusLog](const ApiResponse &response) {
         const auto outcome = apiOutcome(response);
         counters().countApi(outcome, quint64(clock.nsecsElapsed() / 1000),
                             quint64(std::max<qint64>(0, response.queuedUs)));
-        if (outcome != WorkerCounters::Api::Ok)
+        const bool callerLogs = statusLog == StatusLog::ByCaller && outcome == WorkerCounters::Api::ErrorStatus;
+        if (outcome != WorkerCounters::Api::Ok && !callerLogs)
             logApiFailure(method, target, response);
         if (guard && done)
             done(response);
@@ -287,23 +312,21 @@ void Worker::callApi(ApiRequest request, QObject *context,
 void Worker::logApiFailure(const QByteArray &method, const QByteArray &target,
                            const ApiResponse &response)
 {
-    // One line a second at most: a failing API must not flood the log.
-    const qint64 now = QDateTime::currentMSecsSinceEpoch();
-    if (now - m_lastFailureLogMs < 1000) {
-        ++m_suppressedFailures;
+    // The only log line of a failed request (the API client only debug-logs it), and
+    // one a second at most: a failing API must not flood the log. A status the API
+    // chose is its answer (info); not getting one is a fault (warning).
+    const bool answered = response.outcome == ApiResponse::Outcome::Ok;
+    LogThrottle &throttle = answered ? m_apiAnswerLog : m_apiFailureLog;
+    if (!throttle.allow())
         return;
-    }
-    m_lastFailureLogMs = now;
-    const QString what = response.outcome == ApiResponse::Outcome::Ok
-        ? QStringLiteral("HTTP %1").arg(response.status)
-        : response.error;
-    // The only log line of a failed request (the API client only debug-logs it).
-    const QString more = m_suppressedFailures
-        ? QStringLiteral(" (and %1 more failures)").arg(m_suppressedFailures)
-        : QString();
-    qCWarning(lcWorker).noquote() << "API request" << method << target << "to"
-                                  << config().api.authority() << "failed:" << what + more;
-    m_suppressedFailures = 0;
+    const QString what = answered ? QStringLiteral("answered HTTP %1").arg(response.status)
+                                  : QStringLiteral("failed: ") + response.error;
+    if (answered)
+        qCInfo(lcWorker).noquote() << "API request" << method << target << "to"
+                                   << config().api.authority() << what + throttle.note();
+    else
+        qCWarning(lcWorker).noquote() << "API request" << method << target << "to"
+                                      << config().api.authority() << what + throttle.note();
 }
 
 void Worker::sessionEnded(ClientSession *session)

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 
+#include "LogThrottle.h"
 #include "ws2api/ProxyConfig.h"
 #include "modes/WireMode.h"
 #include "ws2api/AdminTypes.h"
@@ -61,6 +62,10 @@ public:
     // requests finish up to the drain timeout, then emits drained().
     void shutdown();
 
+    // Called on the worker thread: takes the values of `config` that may change while
+    // running (see Proxy::reconfigure).
+    void reconfigure(const ProxyConfig &config);
+
     // Called on the worker thread: delivers a push to session `serial`; `reply` runs on
     // this thread with the outcome.
     void deliverPush(quint64 serial, const QByteArray &clientId, const PushMessage &push,
@@ -82,9 +87,12 @@ public:
     Metrics &metrics() { return *m_shared.metrics; }
     ClientRegistry &registry() { return *m_shared.registry; }
 
+    // Whether a non-2xx answer is logged here, or by a caller that logs what it meant.
+    enum class StatusLog { Here, ByCaller };
     // Sends a request to the API and counts its outcome and latency; `done` runs on
-    // this thread unless `context` is gone by then.
-    void callApi(ApiRequest request, QObject *context, std::function<void(const ApiResponse &)> done);
+    // this thread unless `context` is gone by then. Failures are logged here.
+    void callApi(ApiRequest request, QObject *context, std::function<void(const ApiResponse &)> done,
+                 StatusLog statusLog = StatusLog::Here);
 
     // Called by IncomingConnection once the API accepted an upgrade: hands the socket
     // to the QWebSocketServer, which completes the handshake.
@@ -94,6 +102,10 @@ public:
     void notifyGoneBeforeUpgrade(const QByteArray &clientId);
     // Called by IncomingConnection for a request that is not an upgrade.
     void adoptHttp(QTcpSocket *socket);
+    // Refusals of connections before the API is asked, one line a second at most.
+    LogThrottle &handshakeLog() { return m_handshakeLog; }
+    // Problems with single client messages (malformed frames, stray answers), likewise.
+    LogThrottle &messageProblemLog() { return m_messageProblemLog; }
     // Called by ClientSession when its socket is gone.
     void sessionEnded(ClientSession *session);
 
@@ -104,6 +116,7 @@ private:
     void onNewWebSocket(QWebSocketServer *server);
     QWebSocketServer *serverFor(const QString &protocol);
     void pingSweep();
+    void startPings();
     void maybeDrained();
     void logApiFailure(const QByteArray &method, const QByteArray &target, const ApiResponse &response);
 
@@ -136,8 +149,10 @@ private:
     QHash<QByteArray, Upgrading> m_upgrading;
     bool m_shuttingDown = false;
     bool m_drained = false;
-    qint64 m_lastFailureLogMs = 0;
-    int m_suppressedFailures = 0;
+    LogThrottle m_apiAnswerLog;
+    LogThrottle m_apiFailureLog;
+    LogThrottle m_handshakeLog;
+    LogThrottle m_messageProblemLog;
 };
 
 } // namespace ws2api

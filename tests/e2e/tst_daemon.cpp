@@ -1,7 +1,6 @@
 // The real ws2apid binary: exit codes and stderr for bad options, --help, and a full
 // life: start on port 0 with the demo API, echo a message, SIGTERM -> 1001 and exit 0.
 #include <QProcess>
-#include <QRegularExpression>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -13,65 +12,17 @@
 #include <sys/resource.h>
 #include <vector>
 
+#include "DaemonProcess.h"
 #include "FakeApi.h"
 
 using namespace Qt::Literals::StringLiterals;
 
 namespace {
 
+using Daemon = ws2api::test::DaemonProcess;
+
 const QString DaemonPath = QStringLiteral(WS2APID_PATH);
-constexpr int StartTimeoutMs = 30000;  // an upper bound for a slow box, not a timing check
-
-// A running ws2apid whose stderr is collected as it comes, so that the pipe never
-// fills and the test can wait for a line.
-class Daemon
-{
-public:
-    Daemon()
-    {
-        m_process.setProgram(DaemonPath);
-        QObject::connect(&m_process, &QProcess::readyReadStandardError, [this] {
-            m_stderr += m_process.readAllStandardError();
-        });
-    }
-    ~Daemon()
-    {
-        if (m_process.state() != QProcess::NotRunning) {
-            m_process.kill();
-            m_process.waitForFinished();
-        }
-    }
-
-    // Starts and waits for the "listening on" line; 0 (and a failed test) when it
-    // never comes.
-    quint16 start(const QStringList &arguments)
-    {
-        m_process.setArguments(arguments);
-        m_process.start();
-        if (!m_process.waitForStarted())
-            return 0;
-        static const QRegularExpression listening(u"listening on 127\\.0\\.0\\.1:(\\d+) "_s);
-        QRegularExpressionMatch match;
-        const bool ended = QTest::qWaitFor([&] {
-            match = listening.match(QString::fromUtf8(m_stderr));
-            return match.hasMatch() || m_process.state() == QProcess::NotRunning;
-        }, StartTimeoutMs);
-        return ended && match.hasMatch() ? quint16(match.captured(1).toUInt()) : 0;
-    }
-
-    // waitForFinished() alone is false for a process that ended during an earlier QTRY.
-    bool waitForExit()
-    {
-        return m_process.state() == QProcess::NotRunning || m_process.waitForFinished();
-    }
-
-    QProcess &process() { return m_process; }
-    QByteArray errorOutput() const { return m_stderr; }
-
-private:
-    QProcess m_process;
-    QByteArray m_stderr;
-};
+constexpr int StartTimeoutMs = Daemon::StartTimeoutMs;
 
 } // namespace
 
@@ -125,7 +76,7 @@ void TestDaemon::help()
 
 void TestDaemon::echoThenSigterm()
 {
-    Daemon daemon;
+    Daemon daemon(DaemonPath);
     const quint16 port = daemon.start({u"--listen"_s, u"127.0.0.1:0"_s, u"--api"_s, u"demo:"_s,
                                        u"--admin"_s, u"none"_s, u"--threads"_s, u"2"_s});
     QVERIFY2(port != 0, daemon.errorOutput().constData());
@@ -154,7 +105,7 @@ void TestDaemon::echoThenSigterm()
 // The demo API speaks OCPP too: every station accepted, every CALL answered {}.
 void TestDaemon::demoApiInOcppMode()
 {
-    Daemon daemon;
+    Daemon daemon(DaemonPath);
     const quint16 port = daemon.start({u"--listen"_s, u"127.0.0.1:0"_s, u"--api"_s, u"demo:"_s,
                                        u"--mode"_s, u"ocpp"_s, u"--admin"_s, u"none"_s});
     QVERIFY2(port != 0, daemon.errorOutput().constData());
@@ -185,7 +136,7 @@ void TestDaemon::secondSignalExitsAtOnce()
         return reply;
     });
     QVERIFY(api.listen());
-    Daemon daemon;
+    Daemon daemon(DaemonPath);
     const quint16 port = daemon.start({u"--listen"_s, u"127.0.0.1:0"_s, u"--api"_s, api.url().toString(),
                                        u"--admin"_s, u"none"_s, u"--api-timeout"_s, u"600000"_s});
     QVERIFY2(port != 0, daemon.errorOutput().constData());
@@ -223,7 +174,7 @@ void TestDaemon::profiles()
                                    u"--admin"_s, u"none"_s, u"-cpuprofile="_s + cpu,
                                    u"-memprofile="_s + mem};
 #ifdef WS2API_HAVE_GPERFTOOLS
-    Daemon daemon;
+    Daemon daemon(DaemonPath);
     QVERIFY2(daemon.start(arguments) != 0, daemon.errorOutput().constData());
     daemon.process().terminate();
     QVERIFY(daemon.waitForExit());
@@ -247,7 +198,7 @@ void TestDaemon::refusesCleanlyAtTheOpenFilesLimit()
 {
     ws2api::test::FakeApi api;
     QVERIFY(api.listen());
-    Daemon daemon;
+    Daemon daemon(DaemonPath);
     daemon.process().setChildProcessModifier([] {
         const rlimit limit{150, 150};
         ::setrlimit(RLIMIT_NOFILE, &limit);

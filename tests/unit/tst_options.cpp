@@ -93,6 +93,7 @@ private Q_SLOTS:
     void version();
     void configFile();
     void configFileCommandLineWins();
+    void configFileSection();
     void configFileErrors_data();
     void configFileErrors();
     void formatEndpoint();
@@ -346,12 +347,37 @@ void TestOptions::configFileCommandLineWins()
     QCOMPARE(parse({u"--config"_s, path, u"--threads"_s, u"1"_s}).outcome, ParseOutcome::Run);
 }
 
+// An example config may put its options under [ws2apid]; comments start with ;.
+void TestOptions::configFileSection()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(u"ws2apid.conf"_s);
+    writeFile(path, "; ws2apid's settings\n"
+                    "api = http://127.0.0.1:8080/\n"
+                    "[ws2apid]\n"
+                    "listen = 127.0.0.1:4100\n"
+                    "  ; threads = 7\n"
+                    "threads = 2\n");
+    const Result r = parse({u"--config"_s, path});
+    QCOMPARE(r.output, QString());
+    QCOMPARE(r.outcome, ParseOutcome::Run);
+    QVariantMap expected = defaultFields();
+    expected.insert({{u"listenAddress"_s, u"127.0.0.1"_s}, {u"listenPort"_s, 4100}, {u"anyAddress"_s, false},
+                     {u"api"_s, u"http://127.0.0.1:8080/"_s}, {u"threads"_s, 2}});
+    QCOMPARE(fields(r.options), expected);
+}
+
 void TestOptions::configFileErrors_data()
 {
     QTest::addColumn<QByteArray>("contents");
     QTest::addColumn<QString>("mentions");
     QTest::addRow("unknown key") << "listen = :1\nlisten-port = 4\n"_ba << u"unknown key \"listen-port\""_s;
-    QTest::addRow("key in a section") << "[ws2apid]\nlisten = :1\n"_ba << u"\"ws2apid/listen\""_s;
+    QTest::addRow("other section") << "[server]\nlisten = :1\n"_ba
+                                   << u"unknown section [server] (options go at the top or under [ws2apid])"_s;
+    QTest::addRow("unknown key in the section") << "[ws2apid]\nlisten-port = 4\n"_ba
+                                                << u"unknown key \"ws2apid/listen-port\""_s;
+    QTest::addRow("hash comment") << "# threads = 2\n"_ba << u"comments start with ; in this file, not #"_s;
+    QTest::addRow("set twice") << "listen = :1\n[ws2apid]\nlisten = :2\n"_ba << u"listen is set twice"_s;
     QTest::addRow("config in config") << "config = other.conf\n"_ba << u"\"config\""_s;
     QTest::addRow("bad value") << "threads = 0\n"_ba << u"ws2apid.conf: threads: \"0\""_s;
     QTest::addRow("https") << "api = https://a/\n"_ba << u"ws2apid.conf: api: https API URLs"_s;

@@ -27,6 +27,16 @@ public:
     // (up to the drain timeout), joins the workers, then emits stopped().
     void stop();
 
+    // Takes what can change while running from `config`: the push token and allow
+    // list, timeouts, limits, pings, disconnect notices. Listeners, threads, mode, the
+    // API and its pool stay as started (the caller keeps those fields as they were).
+    // Limits apply to connections made from now on.
+    void reconfigure(const ProxyConfig &config);
+
+    // `done` runs on this thread once every worker's event loop has answered a call
+    // (for a watchdog: a stuck worker never answers).
+    void checkWorkers(std::function<void()> done);
+
     // The bound addresses (useful with port 0).
     quint16 listenPort() const;
     quint16 pushPort() const;

@@ -20,6 +20,13 @@ OcppMode::OcppMode(QByteArray apiBasePath, Settings settings)
 {
 }
 
+void OcppMode::reconfigure(const ProxyConfig &config)
+{
+    // Each applies to CALLs pushed from now on.
+    m_settings.callQueue = config.callQueue;
+    m_settings.callTimeoutMs = config.callTimeoutMs;
+}
+
 std::optional<QString> OcppMode::negotiate(const QList<QByteArray> &offered) const
 {
     // The client's own order of preference decides among those we support.

@@ -4,6 +4,7 @@
 #include <QTimer>
 
 #include "ClientSession.h"
+#include "LogText.h"
 #include "Metrics.h"
 #include "Worker.h"
 #include "modes/OcppMode.h"
@@ -52,8 +53,9 @@ void OcppSession::clientMessage(ClientMessage message)
     const ocpp::Parsed parsed = ocpp::parse(message.data, m_version);
     if (parsed.problem != ocpp::Problem::None) {
         WorkerCounters::bump(m_session.worker().counters().framesRejected);
-        qCInfo(lcOcpp).noquote() << "station" << m_session.clientId() << "sent a malformed frame:"
-                                 << parsed.detail;
+        if (LogThrottle &log = m_session.worker().messageProblemLog(); log.allow())
+            qCInfo(lcOcpp).noquote() << "station" << quotedForLog(m_session.clientId())
+                                     << "sent a malformed frame:" << QString::fromUtf8(parsed.detail) + log.note();
         if (const auto reply = ocpp::errorReplyFor(parsed, m_version))
             m_session.send(ClientMessage{*reply, false});
         return;
@@ -126,8 +128,10 @@ void OcppSession::clientAnswer(const ocpp::Frame &frame)
         }
     }
     WorkerCounters::bump(m_session.worker().counters().framesRejected);
-    qCInfo(lcOcpp).noquote() << "station" << m_session.clientId() << "answered MessageId"
-                             << frame.messageId << "which has no outstanding CALL; not forwarded";
+    if (LogThrottle &log = m_session.worker().messageProblemLog(); log.allow())
+        qCInfo(lcOcpp).noquote() << "station" << quotedForLog(m_session.clientId()) << "answered MessageId"
+                                 << quotedForLog(frame.messageId)
+                                 << QStringLiteral("which has no outstanding CALL; not forwarded") + log.note();
 }
 
 int OcppSession::push(const PushMessage &push, QByteArray *error)

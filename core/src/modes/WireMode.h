@@ -10,6 +10,7 @@
 
 #include "ApiClient.h"
 #include "ws2api/AdminTypes.h"
+#include "ws2api/ProxyConfig.h"
 
 namespace ws2api {
 
@@ -90,6 +91,8 @@ public:
     virtual ApiRequest disconnectRequest(const QByteArray &clientId, const QString &reason) const = 0;
 
     virtual std::unique_ptr<ModeSession> newSession(ClientSession &session) const = 0;
+    // Called on the worker thread: takes the limits that may change while running.
+    virtual void reconfigure(const ProxyConfig &config) { Q_UNUSED(config); }
     virtual PushParse parsePush(const HttpRequest &request) const = 0;
     // A push from the admin interface, in this mode's terms.
     virtual PushMessage adminPush(const AdminPush &push) const = 0;

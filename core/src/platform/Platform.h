@@ -1,0 +1,55 @@
+#pragma once
+
+#include <QByteArrayView>
+#include <QString>
+#include <QtGlobal>
+
+// What differs between the systems ws2api runs on, behind one small seam: POSIX in
+// PlatformPosix.cpp, Windows in PlatformWindows.cpp; CMake compiles one of them.
+// Signals and service control are the daemon hosts' business, not this one's.
+namespace ws2api::platform {
+
+// Raises the soft open-files limit to the hard one (each client is a descriptor).
+// *before and *after are the soft limit before and after, -1 for "no such limit";
+// false and *error when it could not be raised.
+bool raiseOpenFileLimit(qint64 *before, qint64 *after, QString *error);
+
+// The soft open-files limit now; -1 when there is none to respect.
+qint64 openFileLimit();
+
+// A descriptor held back for the moment accept() fails for lack of descriptors:
+// released, it lets the listener accept and refuse what waits, then it is taken
+// again. Does nothing where descriptors are not a per-process limit.
+class ReserveDescriptor
+{
+public:
+    ReserveDescriptor();
+    ~ReserveDescriptor();
+    ReserveDescriptor(const ReserveDescriptor &) = delete;
+    ReserveDescriptor &operator=(const ReserveDescriptor &) = delete;
+
+    void release();
+    void reacquire();
+
+private:
+    qintptr m_fd = -1;
+};
+
+// Writes `answer` to an accepted socket without waiting and closes it.
+void refuseSocket(qintptr descriptor, QByteArrayView answer);
+
+// Accepts one connection waiting on `listening` without blocking; -1 when none.
+qintptr acceptPending(qintptr listening);
+
+// Whether a process answers on the local socket at `path` (so it must not be taken
+// from it). Never blocks.
+bool localSocketInUse(const QString &path);
+
+// Checks that `group` exists (before listening, so a typo fails early).
+bool checkGroup(const QString &group, QString *error);
+
+// Gives the local socket at `path` to `group`, whose members then share its
+// owner's access.
+bool shareWithGroup(const QString &path, const QString &group, QString *error);
+
+} // namespace ws2api::platform

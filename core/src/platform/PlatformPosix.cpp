@@ -1,0 +1,143 @@
+#include "platform/Platform.h"
+
+#include <QFile>
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <grp.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+namespace ws2api::platform {
+
+namespace {
+
+QString systemError()
+{
+    return QString::fromLocal8Bit(std::strerror(errno));
+}
+
+qint64 limitValue(rlim_t value)
+{
+    return value == RLIM_INFINITY ? -1 : qint64(value);
+}
+
+bool lookUpGroup(const QString &name, gid_t *gid, QString *error)
+{
+    errno = 0;
+    const struct group *entry = ::getgrnam(name.toLocal8Bit().constData());
+    if (!entry) {  // errno 0 (or ENOENT on some libcs): there is no such group
+        *error = errno == 0 || errno == ENOENT
+                     ? QStringLiteral("unknown group \"%1\"").arg(name)
+                     : QStringLiteral("cannot look up group \"%1\": %2").arg(name, systemError());
+        return false;
+    }
+    *gid = entry->gr_gid;
+    return true;
+}
+
+} // namespace
+
+bool raiseOpenFileLimit(qint64 *before, qint64 *after, QString *error)
+{
+    rlimit limit = {};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+        *before = *after = -1;
+        *error = systemError();
+        return false;
+    }
+    *before = *after = limitValue(limit.rlim_cur);
+    if (limit.rlim_cur == limit.rlim_max)
+        return true;
+    limit.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+        *error = systemError();
+        return false;
+    }
+    *after = limitValue(limit.rlim_cur);
+    return true;
+}
+
+qint64 openFileLimit()
+{
+    rlimit limit = {};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0)
+        return -1;
+    return limitValue(limit.rlim_cur);
+}
+
+ReserveDescriptor::ReserveDescriptor()
+{
+    reacquire();
+}
+
+ReserveDescriptor::~ReserveDescriptor()
+{
+    release();
+}
+
+void ReserveDescriptor::release()
+{
+    if (m_fd >= 0)
+        ::close(int(m_fd));
+    m_fd = -1;
+}
+
+void ReserveDescriptor::reacquire()
+{
+    if (m_fd < 0)
+        m_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+void refuseSocket(qintptr descriptor, QByteArrayView answer)
+{
+    (void)::send(int(descriptor), answer.data(), size_t(answer.size()), MSG_NOSIGNAL | MSG_DONTWAIT);
+    ::close(int(descriptor));
+}
+
+qintptr acceptPending(qintptr listening)
+{
+    return ::accept4(int(listening), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+}
+
+bool localSocketInUse(const QString &path)
+{
+    // A non-blocking connect() to a listening Unix socket succeeds (or, its backlog
+    // full, says EAGAIN) at once; it fails at once when the file is stale or none.
+    sockaddr_un address = {};
+    address.sun_family = AF_UNIX;
+    const QByteArray encoded = QFile::encodeName(path);
+    if (encoded.size() >= qsizetype(sizeof address.sun_path))
+        return false;  // listen() will say the name is too long
+    std::memcpy(address.sun_path, encoded.constData(), size_t(encoded.size()));
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    const bool listening = ::connect(fd, reinterpret_cast<const sockaddr *>(&address), sizeof address) == 0
+                           || errno == EAGAIN || errno == EINPROGRESS;
+    ::close(fd);
+    return listening;
+}
+
+bool checkGroup(const QString &group, QString *error)
+{
+    gid_t gid = 0;
+    return lookUpGroup(group, &gid, error);
+}
+
+bool shareWithGroup(const QString &path, const QString &group, QString *error)
+{
+    gid_t gid = 0;
+    if (!lookUpGroup(group, &gid, error))
+        return false;
+    if (::chown(QFile::encodeName(path).constData(), uid_t(-1), gid) != 0) {
+        *error = QStringLiteral("cannot give %1 to group \"%2\": %3").arg(path, group, systemError());
+        return false;
+    }
+    return true;
+}
+
+} // namespace ws2api::platform
