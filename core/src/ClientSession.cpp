@@ -77,7 +77,8 @@ void ClientSession::callApiInOrder(ApiRequest request, ApiCallback done)
     if (qsizetype(m_ordered.size()) >= m_worker->config().maxPendingMessages) {
         // The client sends faster than the API answers; refusing loudly beats an
         // unbounded queue or a silent drop.
-        qCWarning(lcSession) << "client" << m_clientId << "has too many messages waiting for the API; closing";
+        qCInfo(lcSession).noquote() << "client" << quotedForLog(m_clientId)
+                                    << "has too many messages waiting for the API; closing";
         close(1008, QStringLiteral("too many messages waiting for the API"), true);
         return;
     }
@@ -117,7 +118,8 @@ int ClientSession::send(const ClientMessage &message)
     if (!m_socket || m_closing)
         return 404;
     if (m_socket->bytesToWrite() + message.data.size() > m_worker->config().sendQueueBytes) {
-        qCWarning(lcSession) << "client" << m_clientId << "is not reading; send queue full, closing";
+        qCInfo(lcSession).noquote() << "client" << quotedForLog(m_clientId)
+                                    << "is not reading; send queue full, closing";
         close(1008, QStringLiteral("send queue full"), true);
         return 503;
     }
