@@ -1,9 +1,8 @@
 #include "DirectTcpSocket.h"
 
-#include <cerrno>
 #include <utility>
 
-#include <sys/socket.h>
+#include "platform/Platform.h"
 
 namespace ws2api {
 
@@ -57,15 +56,9 @@ qint64 DirectTcpSocket::sendOrQueue(const char *data, qint64 size)
     // queueing behind it; so does an error, which QTcpSocket then reports itself.
     if (state() != ConnectedState || QTcpSocket::bytesToWrite() > 0 || size <= 0)
         return QTcpSocket::writeData(data, size);
-    ssize_t sent;
-    do {
-        sent = ::send(int(socketDescriptor()), data, size_t(size), MSG_NOSIGNAL | MSG_DONTWAIT);
-    } while (sent < 0 && errno == EINTR);
-    if (sent == size)
+    const qint64 done = platform::sendNow(socketDescriptor(), data, size);
+    if (done == size)
         return size;
-    if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-        sent = 0;
-    const qint64 done = qMax<qint64>(sent, 0);
     const qint64 queued = QTcpSocket::writeData(data + done, size - done);
     return queued < 0 ? (done > 0 ? done : queued) : done + queued;
 }

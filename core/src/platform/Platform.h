@@ -35,6 +35,11 @@ private:
     qintptr m_fd = -1;
 };
 
+// Sends what the kernel takes of `data` at once on a connected socket, without
+// waiting: the byte count, 0 when it takes nothing now (or on an error, which the
+// socket's owner then hears of from the socket itself).
+qint64 sendNow(qintptr socket, const char *data, qint64 size);
+
 // Writes `answer` to an accepted socket without waiting and closes it.
 void refuseSocket(qintptr descriptor, QByteArrayView answer);
 

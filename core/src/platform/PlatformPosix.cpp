@@ -92,6 +92,15 @@ void ReserveDescriptor::reacquire()
         m_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
+qint64 sendNow(qintptr socket, const char *data, qint64 size)
+{
+    ssize_t sent;
+    do {
+        sent = ::send(int(socket), data, size_t(size), MSG_NOSIGNAL | MSG_DONTWAIT);
+    } while (sent < 0 && errno == EINTR);
+    return sent > 0 ? qint64(sent) : 0;
+}
+
 void refuseSocket(qintptr descriptor, QByteArrayView answer)
 {
     (void)::send(int(descriptor), answer.data(), size_t(answer.size()), MSG_NOSIGNAL | MSG_DONTWAIT);

@@ -2,6 +2,8 @@
 
 #include <winsock2.h>
 
+#include <climits>
+
 // Windows has no per-process descriptor limit to raise or to run into (sockets are
 // handles, bounded by memory), and its local sockets are named pipes whose access
 // is a security descriptor, not a Unix group.
@@ -22,6 +24,13 @@ ReserveDescriptor::ReserveDescriptor() = default;
 ReserveDescriptor::~ReserveDescriptor() = default;
 void ReserveDescriptor::release() {}
 void ReserveDescriptor::reacquire() {}
+
+qint64 sendNow(qintptr socket, const char *data, qint64 size)
+{
+    // Qt's sockets on Windows are non-blocking already.
+    const int sent = ::send(SOCKET(socket), data, int(qMin<qint64>(size, INT_MAX)), 0);
+    return sent > 0 ? qint64(sent) : 0;
+}
 
 void refuseSocket(qintptr descriptor, QByteArrayView answer)
 {
