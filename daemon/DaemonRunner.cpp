@@ -2,6 +2,8 @@
 
 #include <QCoreApplication>
 
+#include <cstdio>
+
 #include "AdminServer.h"
 #include "ConfigReload.h"
 #include "DemoGreeter.h"
@@ -42,22 +44,28 @@ DaemonRunner::~DaemonRunner()
     m_proxy.reset();
 }
 
-QString DaemonRunner::unsupported(const ParsedOptions &options)
+std::optional<int> DaemonRunner::parseArguments(ParsedOptions *options)
 {
-    const ws2api::ProxyConfig &config = options.config;
-    if (!profiling::available() && (!config.cpuProfile.isEmpty() || !config.memProfile.isEmpty()))
-        return u"-cpuprofile/-memprofile: built without gperftools"_s;
-    return {};
+    QCoreApplication::setApplicationName(u"ws2apid"_s);
+    QCoreApplication::setApplicationVersion(daemonVersion());
+    QString output;
+    int exitCode = 0;
+    if (parseOptions(QCoreApplication::arguments(), options, &output, &exitCode) == ParseOutcome::Exit) {
+        std::fputs(qPrintable(output), exitCode == 0 ? stdout : stderr);
+        return exitCode;
+    }
+    const ws2api::ProxyConfig &config = options->config;
+    if (!profiling::available() && (!config.cpuProfile.isEmpty() || !config.memProfile.isEmpty())) {
+        std::fputs("ws2apid: -cpuprofile/-memprofile: built without gperftools\n", stderr);
+        return 2;
+    }
+    return std::nullopt;
 }
 
 bool DaemonRunner::start(QString *error)
 {
     Q_ASSERT(!m_started);
     const ws2api::ProxyConfig &config = m_options.config;
-    if (const QString problem = unsupported(m_options); !problem.isEmpty()) {
-        *error = problem;
-        return false;
-    }
     logging::applyRules(m_options.logRules);
     raiseOpenFileLimit();
     if (!profiling::start(config)) {

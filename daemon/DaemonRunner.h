@@ -4,6 +4,7 @@
 #include <QStringList>
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "Options.h"
 
@@ -28,8 +29,11 @@ public:
     DaemonRunner(QStringList arguments, ParsedOptions options, QObject *parent = nullptr);
     ~DaemonRunner() override;
 
-    // What this build cannot do that `options` ask for (a bad option: exit 2), or empty.
-    static QString unsupported(const ParsedOptions &options);
+    // What every host does first, once QCoreApplication exists: names the
+    // application and parses its arguments. Returns the exit code when the process is
+    // done already (--help, --version: printed; a bad option: its one-line error,
+    // 2), else nullopt and *options is ready for the runner.
+    static std::optional<int> parseArguments(ParsedOptions *options);
 
     // Raises the open-files limit, starts profiling, the proxy (every listener bound,
     // every worker running) and the admin socket. False and *error when one fails;

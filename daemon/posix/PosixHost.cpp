@@ -60,18 +60,9 @@ int runHost(int argc, char *argv[])
 {
     ws2api::Proxy::installEventDispatcher();
     QCoreApplication app(argc, argv);
-    QCoreApplication::setApplicationName(u"ws2apid"_s);
-    QCoreApplication::setApplicationVersion(daemonVersion());
-
     ParsedOptions options;
-    QString output;
-    int exitCode = 0;
-    if (parseOptions(app.arguments(), &options, &output, &exitCode) == ParseOutcome::Exit) {
-        std::fputs(qPrintable(output), exitCode == 0 ? stdout : stderr);
-        return exitCode;
-    }
-    if (const QString problem = DaemonRunner::unsupported(options); !problem.isEmpty())
-        return fail(problem, 2);
+    if (const auto exitCode = DaemonRunner::parseArguments(&options))
+        return *exitCode;
     logging::install(stderrIsJournal() ? logging::Sink::Journal : logging::Sink::Plain);
 
     // A peer that goes away mid-write must cost an error code, not the process.

@@ -118,18 +118,9 @@ int fail(const QString &message, int code)
 int runHost(int argc, char *argv[])
 {
     QCoreApplication app(argc, argv);
-    QCoreApplication::setApplicationName(u"ws2apid"_s);
-    QCoreApplication::setApplicationVersion(daemonVersion());
-
     ParsedOptions options;
-    QString output;
-    int exitCode = 0;
-    if (parseOptions(app.arguments(), &options, &output, &exitCode) == ParseOutcome::Exit) {
-        std::fputs(qPrintable(output), exitCode == 0 ? stdout : stderr);
-        return exitCode;
-    }
-    if (const QString problem = DaemonRunner::unsupported(options); !problem.isEmpty())
-        return fail(problem, 2);
+    if (const auto code = DaemonRunner::parseArguments(&options))
+        return *code;
     logging::install(logging::Sink::Plain);
 
     DaemonRunner runner(app.arguments(), std::move(options));
@@ -145,6 +136,7 @@ int runHost(int argc, char *argv[])
         ::SetConsoleCtrlHandler(onConsoleEvent, TRUE);
 
     QString error;
+    int exitCode = 0;
     if (!runner.start(&error)) {
         exitCode = fail(error, 1);
     } else {
