@@ -94,6 +94,10 @@ runtime_count=$(find "$standin/runtime" -type f | wc -l)
 file_count=$(wc -l <"$work/files")
 check "every runtime file is in the msi ($runtime_count runtime + 3 = $file_count File rows)" \
     test "$file_count" -eq $((runtime_count + 3))
+# A component outside every feature is in the File table but never installed.
+rows FeatureComponents Component_ | sort -u >"$work/featured"
+unfeatured=$(cut -f2 "$work/files" | sort -u | comm -23 - "$work/featured")
+check "every file's component belongs to a feature${unfeatured:+ (not: $(echo $unfeatured | cut -d' ' -f1-3) ...)}" test -z "$unfeatured"
 has_dir() { grep -qxF "$(printf '%s\t%s\t%s' "$1" "$2" "$3")" "$work/dirs"; }
 check "INSTALLDIR is Program Files (64-bit)\\ws2api" has_dir INSTALLDIR ProgramFiles64Folder ws2api
 check "CONFIGDIR is ProgramData\\ws2api" has_dir CONFIGDIR CommonAppDataFolder ws2api
