@@ -304,7 +304,7 @@ struct OptionSpec
 const OptionSpec Specs[] = {
     {"listen"_L1, "ADDR:PORT"_L1, "WebSocket listener; also pushes, /metrics and /healthz "
      "unless --push-listen is set. IPv6 as [::1]:4000, :4000 for all addresses "
-     "(default 0.0.0.0:4000)."_L1, setListen},
+     "(default :4000, every IPv4 and IPv6 address)."_L1, setListen},
     {"api"_L1, "URL"_L1, "API base URL, http://host[:port][/path], or demo: for the built-in "
      "echo API (default http://127.0.0.1:5000/)."_L1, setApi},
     {"mode"_L1, "plain|ocpp"_L1, "Wire mode (default plain)."_L1, setMode},
