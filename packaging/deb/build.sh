@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Builds ws2apid_<version>_<arch>.deb and ws2api-admin_<version>_<arch>.deb into
+# build/packages/ (run through `bash scripts/package.sh deb`). Uses a build folder
+# of its own (Release, prefix /usr, no tests), so it never disturbs build/.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+bash scripts/install-deps
+build=${WS2API_PACKAGE_BUILD_DIR:-build/package-deb}
+out=$PWD/build/packages
+
+if [ ! -f "$build/build.ninja" ]; then
+    cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
+        -DWS2API_BUILD_TESTS=OFF >/dev/null
+fi
+cmake --build "$build" --target ws2apid ws2api-admin ws2apid_conf ws2apid_man ws2api-admin_man ws2api_deb_changelog
+mkdir -p "$out"
+rm -f "$out"/ws2apid_*.deb "$out"/ws2api-admin_*.deb
+(cd "$build" && cpack -G DEB -B "$out" >/dev/null)
+rm -rf "$out/_CPack_Packages"
+ls "$out"/ws2apid_*.deb "$out"/ws2api-admin_*.deb
