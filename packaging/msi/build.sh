@@ -12,14 +12,15 @@
 #     ws2apid.exe, ws2api-admin.exe and runtime/ (windeployqt --dir output plus
 #     the MSVC runtime DLLs); WiX v3 candle/light build ws2api-<version>-x64.msi.
 # WS2API_MSI_TOOL=wix3|wixl overrides the builder (default: wix3 where candle.exe
-# is found, else wixl).
+# is found on PATH or under %WIX%, else wixl). WS2API_MSI_VERSION=X.Y.Z overrides
+# the version (the Windows workflow builds a second, newer msi to test upgrades).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 die() { echo "packaging/msi/build.sh: $*" >&2; exit 1; }
 
-version=$(sed -n 's/^project(ws2api VERSION \([0-9][0-9.]*\).*/\1/p' CMakeLists.txt)
-[[ $version =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "no X.Y.Z in CMakeLists.txt's project(ws2api VERSION ...)"
+version=${WS2API_MSI_VERSION:-$(sed -n 's/^project(ws2api VERSION \([0-9][0-9.]*\).*/\1/p' CMakeLists.txt)}
+[[ $version =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "the version must be X.Y.Z (CMakeLists.txt's project(ws2api VERSION ...)), not '$version'"
 
 work=build/msi-staging
 gen=$work/generated
@@ -98,10 +99,13 @@ bash packaging/msi/runtime-fragment.sh "$staging/runtime" >"$gen/runtime.wxs"
 
 # --- the builder --------------------------------------------------------------------
 tool=${WS2API_MSI_TOOL:-}
+# WiX v3 is candle.exe on PATH, or under %WIX% (its installer sets that; the
+# GitHub windows-2022 image has v3.14 in C:\Program Files (x86)\WiX Toolset v3.14).
 wixbin=""
-for d in "${WIX:+$WIX/bin}" "/c/Program Files (x86)/WiX Toolset v3.14/bin" "/c/Program Files (x86)/WiX Toolset v3.11/bin"; do
-    [ -n "$d" ] && [ -x "$d/candle.exe" ] && { wixbin=$d; break; }
-done
+if ! command -v candle.exe >/dev/null && [ -n "${WIX:-}" ] && command -v cygpath >/dev/null \
+    && [ -f "$(cygpath -u "$WIX")/bin/candle.exe" ]; then
+    wixbin=$(cygpath -u "$WIX")/bin
+fi
 if [ -z "$tool" ]; then
     if [ -n "$wixbin" ] || command -v candle.exe >/dev/null; then tool=wix3; else tool=wixl; fi
 fi
@@ -118,9 +122,11 @@ variables=(
 rm -f "$out"
 case $tool in
 wixl)
-    command -v wixl >/dev/null || die "wixl is missing (Debian: apt-get install wixl)"
+    command -v wixl >/dev/null || die "neither WiX v3 (candle.exe on PATH or under %WIX%) nor wixl (Debian: apt-get install wixl) is here"
     # wixl prints "unimplemented" for the non-advertised shortcut yet writes it
-    # whole (name, target, icon, working folder); nothing else is left out.
+    # whole (name, target, icon, working folder). wixl 0.101 (Debian 12) drops the
+    # config component's Permanent bit (with a warning) and sets no 64-bit
+    # component bit: one more reason never to install this msi.
     defines=()
     for v in "${variables[@]}"; do defines+=(-D "$v"); done
     wixl -a x64 "${defines[@]}" -o "$out" packaging/msi/ws2api.wxs "$gen/runtime.wxs"
@@ -128,8 +134,11 @@ wixl)
 wix3)
     candle=${wixbin:+$wixbin/}candle.exe
     light=${wixbin:+$wixbin/}light.exe
-    "$candle" -nologo -arch x64 "${variables[@]/#/-d}" -out "$(native "$gen")/" \
-        "$(native packaging/msi/ws2api.wxs)" "$(native "$gen/runtime.wxs")"
+    command -v "$candle" >/dev/null || die "WiX v3's candle.exe is neither on PATH nor under %WIX%"
+    "$candle" -nologo -arch x64 "${variables[@]/#/-d}" \
+        -out "$(native "$gen/ws2api.wixobj")" "$(native packaging/msi/ws2api.wxs)"
+    "$candle" -nologo -arch x64 "${variables[@]/#/-d}" \
+        -out "$(native "$gen/runtime.wixobj")" "$(native "$gen/runtime.wxs")"
     "$light" -nologo -out "$(native "$out")" "$(native "$gen/ws2api.wixobj")" "$(native "$gen/runtime.wixobj")"
     ;;
 *) die "WS2API_MSI_TOOL must be wix3 or wixl, not '$tool'" ;;
