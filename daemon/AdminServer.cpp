@@ -14,6 +14,7 @@
 #include <cmath>
 
 #include "AdminProtocol.h"
+#include "LogText.h"
 #include "Options.h"
 #include "platform/Platform.h"
 #include "ws2api/Proxy.h"
@@ -124,6 +125,14 @@ QString socketPath(const QString &name)
 struct AdminServer::Connection
 {
     int number = 0;  // for the log
+    QString peer;    // who connected ("alice (uid 1000)"), for the log of their actions
+
+    // "admin connection #3 (alice (uid 1000))", the start of its log lines.
+    QString name() const
+    {
+        const QString base = u"admin connection #%1"_s.arg(number);
+        return peer.isEmpty() ? base : base + u" ("_s + peer + u')';
+    }
     proto::LineReader reader;
     QTimer *subscription = nullptr;  // a child of the socket
 };
@@ -192,8 +201,9 @@ void AdminServer::accept()
     while (QLocalSocket *socket = m_server->nextPendingConnection()) {
         auto connection = std::make_shared<Connection>();
         connection->number = ++m_accepted;
+        connection->peer = ws2api::platform::localPeer(socket->socketDescriptor());
         m_connections.insert(socket, connection);
-        qCDebug(lcAdmin, "admin connection #%d opened", connection->number);
+        qCInfo(lcAdmin).noquote() << connection->name() << "opened";
         connect(socket, &QLocalSocket::readyRead, this, [this, socket] { readFrom(socket); });
         connect(socket, &QLocalSocket::disconnected, this, [this, socket] { drop(socket); });
         // Every error ends in disconnected(), which drops the connection.
@@ -272,7 +282,7 @@ void AdminServer::drop(QLocalSocket *socket)
     const std::shared_ptr<Connection> connection = m_connections.take(socket);
     if (!connection)
         return;
-    qCDebug(lcAdmin, "admin connection #%d closed", connection->number);
+    qCInfo(lcAdmin).noquote() << connection->name() << "closed";
     socket->disconnect(this);  // abort() below must not come back here
     socket->abort();
     socket->deleteLater();
@@ -378,10 +388,14 @@ void AdminServer::push(QLocalSocket *socket, qint64 id, const QJsonObject &body)
         return send(socket, proto::encodeError(id, BadRequest, why));
     push.clientId = clientId.toUtf8();
     const QPointer<QLocalSocket> guard(socket);
-    m_proxy->push(push, [this, guard, id, clientId](int status, const QByteArray &answer) {
+    const QString who = m_connections.value(socket)->name();
+    m_proxy->push(push, [this, guard, id, clientId, who](int status, const QByteArray &answer) {
+        const QString text = QString::fromUtf8(answer);
+        // An operator's action: always logged, unlike the API's pushes (debug).
+        qCInfo(lcAdmin).noquote() << u"%1 pushed to %2: %3 %4"_s.arg(
+            who, ws2api::quotedForLog(clientId), QString::number(status), ws2api::quotedForLog(text));
         if (!guard)
             return;
-        const QString text = QString::fromUtf8(answer);
         if (status == 200)
             send(guard, proto::encodeReply(id, {{u"status"_s, status}, {u"message"_s, text}}));
         else if (status == 404)
@@ -404,7 +418,11 @@ void AdminServer::disconnectClient(QLocalSocket *socket, qint64 id, const QJsonO
         return send(socket, proto::encodeError(id, BadRequest, u"code: %1 is reserved"_s.arg(code)));
     if (reason.toUtf8().size() > MaxReasonBytes)
         return send(socket, proto::encodeError(id, BadRequest, u"reason: at most %1 bytes"_s.arg(MaxReasonBytes)));
-    if (!m_proxy->disconnectClient(clientId.toUtf8(), int(code), reason))
+    const bool done = m_proxy->disconnectClient(clientId.toUtf8(), int(code), reason);
+    qCInfo(lcAdmin).noquote() << u"%1 disconnected %2 with code %3 reason %4%5"_s.arg(
+        m_connections.value(socket)->name(), ws2api::quotedForLog(clientId), QString::number(code),
+        ws2api::quotedForLog(reason), done ? QString() : u" (not connected)"_s);
+    if (!done)
         return send(socket, proto::encodeError(id, UnknownClient, u"\"%1\" is not connected"_s.arg(clientId)));
     send(socket, proto::encodeReply(id, {}));
 }

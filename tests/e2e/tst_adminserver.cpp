@@ -422,6 +422,28 @@ private Q_SLOTS:
         QCOMPARE(int(second->closeCode()), 1000);
     }
 
+    // An operator's push or disconnect is an info line naming the local user behind
+    // the admin connection, so "who dropped CP9?" has an answer in the journal.
+    void adminActionsAreLoggedWithTheUser()
+    {
+        const QString who = uR"(admin connection #\d+ \(\S+ \(uid %1\)\))"_s.arg(::getuid());
+        QTest::ignoreMessage(QtInfoMsg, QRegularExpression(u"^%1 opened$"_s.arg(who)));
+        Fixture f;
+        QVERIFY(f.start());
+        auto client = f.t.connectClient(u"/CP9"_s);
+        QVERIFY(client);
+        QTest::ignoreMessage(QtInfoMsg, QRegularExpression(u"^%1 pushed to \"CP9\": 200 "_s.arg(who)));
+        VERIFY_OK(f.link.call(u"push"_s, {{u"clientId"_s, u"CP9"_s}, {u"message"_s, u"hi"_s}}));
+        QTest::ignoreMessage(QtInfoMsg, QRegularExpression(
+            u"^%1 disconnected \"CP9\" with code 4002 reason \"maintenance\"$"_s.arg(who)));
+        VERIFY_OK(f.link.call(u"disconnect"_s, {{u"clientId"_s, u"CP9"_s}, {u"code"_s, 4002},
+                                                {u"reason"_s, u"maintenance"_s}}));
+        QTest::ignoreMessage(QtInfoMsg, QRegularExpression(
+            u"^%1 disconnected \"CP9\" with code 1000 reason \"\" \\(not connected\\)$"_s.arg(who)));
+        QTRY_COMPARE(f.link.connections(), 0);
+        VERIFY_ERROR(f.link.call(u"disconnect"_s, {{u"clientId"_s, u"CP9"_s}}), "unknown_client");
+    }
+
     void subscribersGetStatsEventsUntilTheyUnsubscribe()
     {
         Fixture f;

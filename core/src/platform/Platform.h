@@ -57,4 +57,8 @@ bool checkGroup(const QString &group, QString *error);
 // owner's access.
 bool shareWithGroup(const QString &path, const QString &group, QString *error);
 
+// Who is on the other end of a connected local socket, for the log: "alice (uid
+// 1000)"; empty where the system does not tell.
+QString localPeer(qintptr descriptor);
+
 } // namespace ws2api::platform

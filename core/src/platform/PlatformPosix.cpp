@@ -6,6 +6,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <grp.h>
+#include <pwd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -147,6 +148,21 @@ bool shareWithGroup(const QString &path, const QString &group, QString *error)
         return false;
     }
     return true;
+}
+
+QString localPeer(qintptr descriptor)
+{
+    ucred peer = {};
+    socklen_t size = sizeof peer;
+    if (::getsockopt(int(descriptor), SOL_SOCKET, SO_PEERCRED, &peer, &size) != 0)
+        return {};
+    passwd entry = {};
+    passwd *found = nullptr;
+    char buffer[1024];
+    const QString uid = QStringLiteral("uid %1").arg(peer.uid);
+    if (::getpwuid_r(peer.uid, &entry, buffer, sizeof buffer, &found) != 0 || !found)
+        return uid;
+    return QStringLiteral("%1 (%2)").arg(QString::fromLocal8Bit(found->pw_name), uid);
 }
 
 } // namespace ws2api::platform
