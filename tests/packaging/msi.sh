@@ -21,7 +21,7 @@ done
 UpgradeCode='{9D1F3888-52DF-416B-AF5C-CC23AA685173}'
 
 version=$(sed -n 's/^project(ws2api VERSION \([0-9][0-9.]*\).*/\1/p' CMakeLists.txt)
-msi=build/packages/ws2api-$version-x64-standin.msi
+msi=$PWD/build/packages/ws2api-$version-x64-standin.msi
 standin=build/msi-staging/standin
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -41,11 +41,12 @@ fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
 check() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
 
 # rows TABLE COLUMN...: the table's rows, the named columns tab-separated
-# (msiinfo export prints column names, column types and the key line first).
+# (msiinfo export prints column names, column types and the key line first; it
+# writes a table's binary streams into a folder named after it, so it runs in $work).
 rows() {
     local table=$1
     shift
-    msiinfo export "$msi" "$table" 2>/dev/null | tr -d '\r' | awk -F '\t' -v want="$*" '
+    (cd "$work" && msiinfo export "$msi" "$table" 2>/dev/null) | tr -d '\r' | awk -F '\t' -v want="$*" '
         NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; n = split(want, w, " ")
                   for (i = 1; i <= n; i++) if (!(w[i] in col)) { print "no column " w[i] > "/dev/stderr"; exit 2 } }
         NR <= 3 { next }
