@@ -13,6 +13,7 @@ namespace ws2apid::logging {
 namespace {
 
 Sink installedSink = Sink::Plain;
+Writer installedWriter = nullptr;
 
 // syslog(3) priorities, as the journal reads them from "<N>".
 int priority(QtMsgType type)
@@ -41,8 +42,10 @@ QLatin1StringView levelName(QtMsgType type)
 
 void writeMessage(QtMsgType type, const QMessageLogContext &context, const QString &message)
 {
-    const QByteArray line = formatLine(installedSink, type, context.category, message,
-                                       QDateTime::currentDateTimeUtc()).toUtf8();
+    const QString text = formatLine(installedSink, type, context.category, message, QDateTime::currentDateTimeUtc());
+    if (installedWriter)
+        return installedWriter(type, text);
+    const QByteArray line = text.toUtf8();
     // One write per line, so lines from several threads never interleave.
     std::fwrite(line.constData(), 1, size_t(line.size()), stderr);
     std::fflush(stderr);
@@ -57,7 +60,7 @@ QString formatLine(Sink sink, QtMsgType type, const char *category, const QStrin
     line.reserve(message.size() + 64);
     if (sink == Sink::Journal)
         line += u'<' + QString::number(priority(type)) + u'>';
-    else
+    else if (sink == Sink::Plain)
         line += utcNow.toString(u"yyyy-MM-ddTHH:mm:ss.zzz'Z' "_s) + levelName(type) + u' ';
     line += QLatin1StringView(category && *category ? category : "default") + u": "_s;
     for (const QChar c : message) {
@@ -71,9 +74,10 @@ QString formatLine(Sink sink, QtMsgType type, const char *category, const QStrin
     return line + u'\n';
 }
 
-void install(Sink sink)
+void install(Sink sink, Writer writer)
 {
     installedSink = sink;
+    installedWriter = writer;
     qInstallMessageHandler(writeMessage);
 }
 

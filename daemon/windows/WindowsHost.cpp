@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdio>
 #include <future>
+#include <string>
 #include <thread>
 
 #include <windows.h>
@@ -106,9 +107,27 @@ BOOL WINAPI onConsoleEvent(DWORD event)
     }
 }
 
+// A service's log: each line an Event Log entry of source "ws2apid" (the msi
+// registers it) in the Application log, at the line's level.
+void writeToEventLog(QtMsgType type, const QString &line)
+{
+    static const HANDLE source = ::RegisterEventSourceW(nullptr, ServiceName);
+    if (!source)
+        return;
+    WORD eventType = EVENTLOG_INFORMATION_TYPE;
+    if (type == QtWarningMsg)
+        eventType = EVENTLOG_WARNING_TYPE;
+    else if (type == QtCriticalMsg || type == QtFatalMsg)
+        eventType = EVENTLOG_ERROR_TYPE;
+    const std::wstring text = line.trimmed().toStdWString();
+    LPCWSTR strings[] = {text.c_str()};
+    ::ReportEventW(source, eventType, 0, 0, nullptr, 1, 0, strings, nullptr);
+}
+
 int fail(const QString &message, int code)
 {
-    std::fputs(qPrintable(u"ws2apid: "_s + message + u'\n'), stderr);
+    // In a service the handler is the Event Log's; in a console it writes stderr.
+    qCCritical(lcDaemon).noquote() << message;
     reportStatus(SERVICE_STOPPED, DWORD(code));
     return code;
 }
@@ -134,6 +153,8 @@ int runHost(int argc, char *argv[])
     const Mode mode = modeKnown.get_future().get();
     if (mode == Mode::Console)
         ::SetConsoleCtrlHandler(onConsoleEvent, TRUE);
+    else
+        logging::install(logging::Sink::EventLog, writeToEventLog);
 
     QString error;
     int exitCode = 0;

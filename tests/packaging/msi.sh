@@ -56,7 +56,7 @@ rows() {
 longname() { sed 's/^[^|]*|//'; }
 
 tables=$(msiinfo tables "$msi" 2>/dev/null)
-for t in File Component Directory ServiceInstall ServiceControl Shortcut Icon Property Upgrade InstallExecuteSequence; do
+for t in File Component Directory ServiceInstall ServiceControl Shortcut Icon Property Upgrade InstallExecuteSequence Registry; do
     check "table $t is in the msi" grep -qx "$t" <<<"$tables"
 done
 
@@ -154,6 +154,16 @@ sequence=$(rows InstallExecuteSequence Action)
 for action in StopServices DeleteServices InstallServices StartServices RemoveExistingProducts; do
     check "InstallExecuteSequence runs $action" grep -qx "$action" <<<"$sequence"
 done
+
+# --- the event log source ---------------------------------------------------------------
+# A service has no console: ws2apid writes to the Application log as source ws2apid,
+# which needs a message file registered with the service's component.
+eventlog=$(rows Registry Root Key Name Value Component_ | awk -F '\t' \
+    '$1 == 2 && $2 ~ /^SYSTEM\\CurrentControlSet\\Services\\EventLog\\Application\\ws2apid\\?$/ && $5 == "DaemonService"')
+check "event source ws2apid has a message file" \
+    grep -q $'\tEventMessageFile\t\\[WindowsFolder\\]Microsoft.NET.*EventLogMessages.dll\t' <<<"$eventlog"
+check "event source ws2apid supports error, warning and information entries" \
+    grep -q $'\tTypesSupported\t#7\t' <<<"$eventlog"
 
 # --- the Start-menu shortcut ---------------------------------------------------------
 admin_file=$(awk -F '\t' '$3 == "ws2api-admin.exe" { print $1 }' "$work/files")

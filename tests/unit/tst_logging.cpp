@@ -29,6 +29,8 @@ void TestLogging::formatLine_data()
                            << u"2026-12-02T09:08:07.006Z warning ws2api.x: w\n"_s;
     QTest::addRow("plain one line") << Sink::Plain << int(QtInfoMsg) << u"a\nb"_s
                                     << u"2026-12-02T09:08:07.006Z info ws2api.x: a\\nb\n"_s;
+    // The Windows Event Log stamps time and level itself.
+    QTest::addRow("event log") << Sink::EventLog << int(QtWarningMsg) << u"a\nb"_s << u"ws2api.x: a\\nb\n"_s;
 }
 
 void TestLogging::formatLine()
