@@ -2,6 +2,7 @@
 
 #include <QAction>
 #include <QCloseEvent>
+#include <QFileInfo>
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -32,7 +33,6 @@ constexpr int StatsIntervalMs = 1000;
 // Typing "CP-12" must not scan 100k connections five times over.
 constexpr int FilterDelayMs = 200;
 const QString SocketKey = QStringLiteral("daemon/socketName");
-const QString DefaultSocket = QStringLiteral("ws2apid");
 
 QString uptimeText(qint64 s)
 {
@@ -60,6 +60,7 @@ MainWindow::MainWindow(const QString &socketName, QWidget *parent)
     , m_client(new AdminClient(this))
 {
     setWindowTitle(QStringLiteral("ws2api-admin"));
+    setWindowIcon(applicationIcon());
     m_model = new ConnectionsModel(m_client, this);
     m_push = new PushPanel(m_client, this);
 
@@ -93,10 +94,30 @@ MainWindow::MainWindow(const QString &socketName, QWidget *parent)
 
     resize(1200, 780);
     restoreLayout();
-    connectToDaemon(socketName.isEmpty() ? QSettings().value(SocketKey, DefaultSocket).toString() : socketName);
+    // A default is not the operator's choice: remembering it would hide a daemon
+    // installed later at the system socket.
+    connectToDaemon(initialSocketName(socketName), !socketName.isEmpty());
 }
 
 MainWindow::~MainWindow() = default;
+
+QString MainWindow::initialSocketName(const QString &given, const QString &systemSocket)
+{
+    if (!given.isEmpty())
+        return given;
+    const QString remembered = QSettings().value(SocketKey).toString();
+    if (!remembered.isEmpty())
+        return remembered;
+    return QFileInfo::exists(systemSocket) ? systemSocket : FallbackSocketName;
+}
+
+QIcon MainWindow::applicationIcon()
+{
+    QIcon builtIn;
+    for (const int size : {16, 32, 48, 64, 128, 256})
+        builtIn.addFile(QStringLiteral(":/icons/ws2api-admin-%1.png").arg(size), QSize(size, size));
+    return QIcon::fromTheme(QStringLiteral("ws2api-admin"), builtIn);
+}
 
 QToolBar *MainWindow::buildConnectionBar()
 {
@@ -198,10 +219,11 @@ QWidget *MainWindow::buildStatsPane()
     return pane;
 }
 
-void MainWindow::connectToDaemon(const QString &socketName)
+void MainWindow::connectToDaemon(const QString &socketName, bool remember)
 {
     m_socketEdit->setText(socketName);
-    QSettings().setValue(SocketKey, socketName);
+    if (remember)
+        QSettings().setValue(SocketKey, socketName);
     m_hello = {};
     m_client->connectTo(socketName);
     updateStatus();

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <QElapsedTimer>
+#include <QIcon>
 #include <QJsonObject>
 #include <QMainWindow>
 #include <QTimer>
@@ -30,11 +31,23 @@ class MainWindow : public QMainWindow
     Q_OBJECT
 
 public:
-    // An empty socketName means the remembered one (default "ws2apid").
+    // Where the packaged daemon listens (group ws2api may use it).
+    static inline const QString SystemSocketPath = QStringLiteral("/run/ws2api/ws2apid.sock");
+    // ws2apid's own default for --admin.
+    static inline const QString FallbackSocketName = QStringLiteral("ws2apid");
+
+    // An empty socketName means initialSocketName({}).
     explicit MainWindow(const QString &socketName = {}, QWidget *parent = nullptr);
     ~MainWindow() override;
 
-    void connectToDaemon(const QString &socketName);
+    // `given` when set, else the one last chosen, else systemSocket when that file
+    // exists, else FallbackSocketName.
+    static QString initialSocketName(const QString &given, const QString &systemSocket = SystemSocketPath);
+    // The theme's ws2api-admin icon, else the one built in.
+    static QIcon applicationIcon();
+
+    // remember: the operator chose it (command line, socket bar), so the next start uses it too.
+    void connectToDaemon(const QString &socketName, bool remember = true);
 
     AdminClient *client() const { return m_client; }
     ConnectionsModel *connectionsModel() const { return m_model; }

@@ -1,30 +1,31 @@
 // ws2api-admin: the desktop admin for ws2apid, over its local admin socket.
 #include <QApplication>
-#include <QCommandLineParser>
+#include <cstdio>
 
+#include "CommandLine.h"
 #include "MainWindow.h"
 
 int main(int argc, char *argv[])
 {
-    QApplication app(argc, argv);
     // QSettings files live under these names (e.g. ~/.config/ws2api/ws2api-admin.conf).
-    QApplication::setOrganizationName(QStringLiteral("ws2api"));
-    QApplication::setApplicationName(QStringLiteral("ws2api-admin"));
-    QApplication::setApplicationVersion(QStringLiteral(WS2API_VERSION));
-    QApplication::setDesktopFileName(QStringLiteral("ws2api-admin"));
+    QCoreApplication::setOrganizationName(QStringLiteral("ws2api"));
+    QCoreApplication::setApplicationName(QStringLiteral("ws2api-admin"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(WS2API_VERSION));
 
-    QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral("Desktop admin for the ws2apid WebSocket-to-HTTP gateway"));
-    parser.addHelpOption();
-    parser.addVersionOption();
-    const QCommandLineOption socket(QStringLiteral("socket"),
-                                    QStringLiteral("The daemon's admin socket name (default: the last one used, "
-                                                   "else ws2apid)."),
-                                    QStringLiteral("NAME"));
-    parser.addOption(socket);
-    parser.process(app);
+    // Before QApplication, which aborts without a display: --help must work without one.
+    QStringList arguments;
+    for (int i = 0; i < argc; ++i)
+        arguments << QString::fromLocal8Bit(argv[i]);
+    const ws2api::gui::CommandLine commandLine = ws2api::gui::parseCommandLine(arguments);
+    if (commandLine.exitCode) {
+        std::fputs(commandLine.output.toLocal8Bit().constData(), *commandLine.exitCode == 0 ? stdout : stderr);
+        return *commandLine.exitCode;
+    }
 
-    ws2api::gui::MainWindow window(parser.value(socket));
+    QApplication app(argc, argv);
+    QGuiApplication::setDesktopFileName(QStringLiteral("ws2api-admin"));
+    QApplication::setWindowIcon(ws2api::gui::MainWindow::applicationIcon());
+    ws2api::gui::MainWindow window(commandLine.socketName);
     window.show();
     return app.exec();
 }

@@ -1,20 +1,25 @@
 // ws2api-admin's real widgets against a scripted admin daemon (FakeAdminDaemon):
 // hello and the status bar, stats events, the lazily paged connections table, the
 // filter, pushes in plain and ocpp mode, disconnecting a row, and reconnecting by
-// itself when the daemon restarts or starts late.
+// itself when the daemon restarts or starts late; and the built binary's command line
+// where there is no display.
 #include <QCompleter>
 #include <QLabel>
 #include <QLineEdit>
 #include <QPlainTextEdit>
+#include <QProcess>
 #include <QPushButton>
+#include <QSettings>
 #include <QSignalSpy>
 #include <QStandardPaths>
+#include <QTemporaryDir>
 #include <QTableView>
 #include <QTest>
 #include <QUuid>
 #include <memory>
 
 #include "AdminClient.h"
+#include "CommandLine.h"
 #include "ConnectionsModel.h"
 #include "CountersPanel.h"
 #include "FakeAdminDaemon.h"
@@ -84,7 +89,12 @@ private Q_SLOTS:
         QCoreApplication::setApplicationName(QStringLiteral("tst_admingui"));
     }
 
-    void init() { m_name = uniqueSocketName(); }
+    void init()
+    {
+        m_name = uniqueSocketName();
+        // Every window starts as on a first run: default size, nothing remembered.
+        QSettings().clear();
+    }
 
     void helloShowsTheDaemonInTheStatusBar()
     {
@@ -257,6 +267,90 @@ private Q_SLOTS:
         QVERIFY(!body.contains(QStringLiteral("message")));
         QVERIFY(!body.contains(QStringLiteral("messageId")));
         QTRY_VERIFY(child<QLabel>(panel, "outcomeLabel")->text().contains(QStringLiteral("delivered")));
+    }
+
+    void commandLineWorksWithoutADisplay_data()
+    {
+        QTest::addColumn<QStringList>("arguments");
+        QTest::addColumn<int>("exitCode");
+        QTest::addColumn<QString>("expected");  // in stdout when 0, else in stderr
+        QTest::addRow("help") << QStringList{QStringLiteral("--help")} << 0 << QStringLiteral("Usage: ws2api-admin [options]");
+        QTest::addRow("-h") << QStringList{QStringLiteral("-h")} << 0 << MainWindow::SystemSocketPath;
+        QTest::addRow("version") << QStringList{QStringLiteral("--version")} << 0 << QStringLiteral("ws2api-admin 0.");
+        QTest::addRow("Qt's own option") << QStringList{QStringLiteral("-platform"), QStringLiteral("xcb"), QStringLiteral("-v")}
+                                         << 0 << QStringLiteral("ws2api-admin 0.");
+        QTest::addRow("unknown option") << QStringList{QStringLiteral("--bogus")} << 2
+                                        << QStringLiteral("ws2api-admin: Unknown option 'bogus'.");
+        QTest::addRow("no value") << QStringList{QStringLiteral("--socket")} << 2 << QStringLiteral("ws2api-admin: ");
+        QTest::addRow("stray argument") << QStringList{QStringLiteral("ws2apid")} << 2 << QStringLiteral("'ws2apid'");
+    }
+
+    void commandLineWorksWithoutADisplay()
+    {
+        QFETCH(QStringList, arguments);
+        QFETCH(int, exitCode);
+        QFETCH(QString, expected);
+        // As on a build machine running help2man: no display, no platform chosen.
+        QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+        for (const char *name : {"DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"})
+            environment.remove(QLatin1String(name));
+        QProcess process;
+        process.setProcessEnvironment(environment);
+        process.start(QStringLiteral(WS2API_ADMIN_BINARY), arguments);
+        QVERIFY(process.waitForFinished(60000));
+        const QString out = QString::fromLocal8Bit(process.readAllStandardOutput());
+        const QString err = QString::fromLocal8Bit(process.readAllStandardError());
+        QCOMPARE(process.exitStatus(), QProcess::NormalExit);  // not SIGABRT
+        QVERIFY2(process.exitCode() == exitCode, qPrintable(out + err));
+        QVERIFY2((exitCode == 0 ? out : err).contains(expected), qPrintable(out + err));
+        if (exitCode != 0) {
+            QVERIFY(out.isEmpty());
+            QCOMPARE(err.count(QLatin1Char('\n')), 1);  // one line
+        }
+    }
+
+    void commandLineTakesTheSocket()
+    {
+        const QString program = QStringLiteral("ws2api-admin");
+        CommandLine parsed = parseCommandLine({program, QStringLiteral("--socket"), QStringLiteral("/tmp/x.sock"),
+                                               QStringLiteral("-style"), QStringLiteral("fusion")});
+        QVERIFY(!parsed.exitCode);
+        QCOMPARE(parsed.socketName, QStringLiteral("/tmp/x.sock"));
+        parsed = parseCommandLine({program});
+        QVERIFY(!parsed.exitCode);
+        QVERIFY(parsed.socketName.isEmpty());
+    }
+
+    void defaultSocketIsThePackagedDaemonsWhenItExists()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString system = dir.filePath(QStringLiteral("ws2apid.sock"));
+        QCOMPARE(MainWindow::initialSocketName({}, system), QStringLiteral("ws2apid"));
+        QFile file(system);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        QCOMPARE(MainWindow::initialSocketName({}, system), system);
+        QCOMPARE(MainWindow::initialSocketName(QStringLiteral("mine"), system), QStringLiteral("mine"));
+        // Chosen once, remembered over the default; the default itself is never remembered.
+        {
+            MainWindow window;
+            QCOMPARE(window.client()->socketName(), MainWindow::initialSocketName({}));
+        }
+        QCOMPARE(MainWindow::initialSocketName({}, system), system);
+        {
+            MainWindow window(m_name);
+        }
+        QCOMPARE(MainWindow::initialSocketName({}, system), m_name);
+    }
+
+    void windowHasTheApplicationIcon()
+    {
+        QVERIFY(QFile::exists(QStringLiteral(":/icons/ws2api-admin-256.png")));
+        const QIcon icon = MainWindow::applicationIcon();
+        QVERIFY(!icon.isNull());
+        QVERIFY(!icon.pixmap(32, 32).isNull());
+        MainWindow window(m_name);
+        QVERIFY(!window.windowIcon().isNull());
     }
 
     void disconnectSelectedSendsDisconnect()
