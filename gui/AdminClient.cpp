@@ -208,7 +208,8 @@ qint64 AdminClient::request(const QString &type, const QJsonObject &body, ReplyH
     if (!onReply) {
         // Nobody waits for this one, but a refusal must still be heard somewhere.
         onReply = [type](const admin::Incoming &reply) {
-            if (!reply.ok)
+            // A lost daemon is reported once, by disconnected(), not per request.
+            if (!reply.ok && reply.errorCode != QLatin1String("disconnected"))
                 qCWarning(lcAdminClient) << type << "failed:" << reply.errorCode << reply.errorMessage;
         };
     }

@@ -49,6 +49,7 @@ ConnectionsModel::ConnectionsModel(AdminClient *client, QObject *parent)
     connect(&m_refreshTimer, &QTimer::timeout, this, &ConnectionsModel::refresh);
     m_refreshTimer.start();
     connect(m_client, &AdminClient::connected, this, &ConnectionsModel::reload);
+    connect(m_client, &AdminClient::disconnected, this, &ConnectionsModel::clear);
     if (m_client->isConnected())
         reload();
 }
@@ -169,6 +170,23 @@ void ConnectionsModel::reload()
         Q_EMIT dataChanged(index(0, 0), index(m_total - 1, ColumnCount - 1));
 }
 
+void ConnectionsModel::clear()
+{
+    ++m_generation;
+    m_inFlight.clear();
+    m_wanted.clear();
+    m_touched.clear();
+    m_visible.clear();
+    m_lastUse.clear();
+    const bool hadRows = m_total > 0;
+    beginResetModel();
+    m_pages.clear();
+    m_total = 0;
+    endResetModel();
+    if (hadRows)
+        Q_EMIT totalChanged(0);
+}
+
 void ConnectionsModel::fetchWanted()
 {
     QSet<int> pages;
@@ -218,6 +236,9 @@ void ConnectionsModel::onPageReply(int page, quint64 generation, const admin::In
     if (generation != m_generation)
         return;
     m_inFlight.remove(page);
+    // The daemon went away: clear() follows, and the status bar already says so.
+    if (!reply.ok && reply.errorCode == QLatin1String("disconnected"))
+        return;
     if (!reply.ok) {
         qCWarning(lcConnections) << "connections page" << page << "failed:" << reply.errorCode
                                  << reply.errorMessage;

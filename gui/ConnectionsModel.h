@@ -17,7 +17,8 @@ class AdminClient;
 // the daemon is asked only for the pages of PageSize rows the view paints (plus one
 // either side), those pages are cached (at most MaxCachedPages, least recently used
 // go first), and the painted ones are fetched again every refresh interval. rowCount()
-// is the `total` of the latest reply; rows not loaded yet show a placeholder.
+// is the `total` of the latest reply; rows not loaded yet show a placeholder. Without
+// a daemon the table is empty, never the last list it sent.
 class ConnectionsModel : public QAbstractTableModel
 {
     Q_OBJECT
@@ -45,6 +46,8 @@ public:
     void setRefreshInterval(int ms) { m_refreshTimer.setInterval(ms); }
     // Forgets every page and asks again, e.g. after a reconnect.
     void reload();
+    // Forgets everything, the total too: while the daemon is away nothing is known.
+    void clear();
     // Fetches the pages painted lately again (the refresh timer does this too).
     void refresh();
 

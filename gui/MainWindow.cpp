@@ -180,7 +180,7 @@ QWidget *MainWindow::buildConnectionsPane()
     m_filterTimer.setInterval(FilterDelayMs);
     connect(m_filter, &QLineEdit::textChanged, &m_filterTimer, qOverload<>(&QTimer::start));
     connect(&m_filterTimer, &QTimer::timeout, this, [this] { m_model->setFilter(m_filter->text().trimmed()); });
-    updateTotal(0);
+    updateTotal();
     return pane;
 }
 
@@ -221,6 +221,11 @@ QWidget *MainWindow::buildStatsPane()
 
 void MainWindow::connectToDaemon(const QString &socketName, bool remember)
 {
+    // Another daemon: its numbers must not read as the continuation of this one's.
+    if (socketName != m_client->socketName()) {
+        m_chart->clear();
+        m_counters->clear();
+    }
     m_socketEdit->setText(socketName);
     if (remember)
         QSettings().setValue(SocketKey, socketName);
@@ -234,14 +239,20 @@ void MainWindow::onConnected(const QJsonObject &hello)
     m_hello = hello;
     m_sinceHello.start();
     m_uptimeTimer.start();
+    m_chart->setNote({});
+    updateTotal();
     updateStatus();
 }
 
 void MainWindow::onDisconnected()
 {
+    // Nothing the daemon said holds any more (the table empties itself); the chart
+    // keeps the past, marked as such.
     m_hello = {};
     m_uptimeTimer.stop();
     m_counters->clear();
+    m_chart->setNote(tr("Not connected to the daemon"));
+    updateTotal();
     updateStatus();
 }
 
@@ -264,9 +275,13 @@ void MainWindow::updateStatus()
                                m_client->socketName()));
 }
 
-void MainWindow::updateTotal(int total)
+void MainWindow::updateTotal()
 {
-    m_totalLabel->setText(tr("%1 connections").arg(QLocale().toString(total)));
+    if (!m_client->isConnected()) {
+        m_totalLabel->setText(tr("not connected"));
+        return;
+    }
+    m_totalLabel->setText(tr("%1 connections").arg(QLocale().toString(m_model->rowCount())));
 }
 
 void MainWindow::disconnectSelected()

@@ -73,7 +73,7 @@ private:
     void onDisconnected();
     void updateStatus();
     void disconnectSelected();
-    void updateTotal(int total);
+    void updateTotal();
 
     AdminClient *m_client = nullptr;
     ConnectionsModel *m_model = nullptr;

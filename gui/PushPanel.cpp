@@ -40,8 +40,23 @@ PushPanel::PushPanel(AdminClient *client, QWidget *parent)
     connect(m_send, &QPushButton::clicked, this, &PushPanel::send);
     connect(m_client, &AdminClient::connected, this, [this](const QJsonObject &hello) {
         setOcppMode(hello.value(QStringLiteral("mode")).toString() == QLatin1String("ocpp"));
+        updateSendButton();
+    });
+    connect(m_client, &AdminClient::disconnected, this, [this] {
+        m_completions->setStringList({});
+        updateSendButton();
     });
     setOcppMode(false);
+    updateSendButton();
+}
+
+void PushPanel::updateSendButton()
+{
+    // Not disabled while a push is on its way: a disabled focus widget hands the focus
+    // on, and it would land in the socket field with its text selected.
+    const bool connected = m_client->isConnected();
+    m_send->setEnabled(connected);
+    m_send->setToolTip(connected ? QString() : tr("Not connected to the daemon"));
 }
 
 void PushPanel::buildForm()
@@ -150,17 +165,17 @@ bool PushPanel::buildBody(QJsonObject *body)
 void PushPanel::send()
 {
     QJsonObject body;
-    if (!buildBody(&body))
+    if (m_sending || !buildBody(&body))
         return;
     m_inputError->hide();
-    m_send->setEnabled(false);
+    m_sending = true;
     m_outcome->setStyleSheet({});
     m_outcome->setText(tr("Sending to %1…").arg(body.value(QStringLiteral("clientId")).toString()));
     QPointer<PushPanel> self(this);
     m_client->request(QStringLiteral("push"), body, [self](const admin::Incoming &reply) {
         if (!self)
             return;
-        self->m_send->setEnabled(true);
+        self->m_sending = false;
         if (!reply.ok) {
             self->showOutcome(false, tr("Error %1: %2").arg(reply.errorCode, reply.errorMessage));
             return;

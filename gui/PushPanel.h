@@ -46,6 +46,7 @@ private:
     void showOutcome(bool ok, const QString &text);
     void showInputError(const QString &text);
     void queryCompletions();
+    void updateSendButton();
 
     AdminClient *m_client;
     bool m_ocpp = false;
@@ -61,6 +62,7 @@ private:
     QCompleter *m_completer = nullptr;
     QStringListModel *m_completions = nullptr;
     QTimer m_completionTimer;
+    bool m_sending = false;
 };
 
 } // namespace ws2api::gui

@@ -57,6 +57,8 @@ RateChart::RateChart(QWidget *parent)
 {
     m_clock.start();
     setAttribute(Qt::WA_OpaquePaintEvent);
+    m_tick.setInterval(1000);
+    connect(&m_tick, &QTimer::timeout, this, qOverload<>(&QWidget::update));
 }
 
 void RateChart::addStats(const QJsonObject &stats)
@@ -76,12 +78,21 @@ void RateChart::addSample(Sample sample)
     const qint64 oldest = sample.atMs - qint64(m_windowS) * 1000;
     while (!m_samples.empty() && (m_samples.front().atMs < oldest || m_samples.size() > MaxSamples))
         m_samples.pop_front();
+    if (!m_tick.isActive())
+        m_tick.start();
     update();
 }
 
 void RateChart::clear()
 {
     m_samples.clear();
+    m_tick.stop();
+    update();
+}
+
+void RateChart::setNote(const QString &note)
+{
+    m_note = note;
     update();
 }
 
@@ -129,9 +140,9 @@ void RateChart::paintEvent(QPaintEvent *)
     }
     p.restore();
     drawLegend(p, plot);
-    if (m_samples.empty()) {
+    if (!m_note.isEmpty() || m_samples.empty()) {
         p.setPen(palette().color(QPalette::PlaceholderText));
-        p.drawText(plot, Qt::AlignCenter, tr("waiting for stats from the daemon…"));
+        p.drawText(plot, Qt::AlignCenter, m_note.isEmpty() ? tr("waiting for stats from the daemon…") : m_note);
     }
 }
 
@@ -172,12 +183,12 @@ void RateChart::drawSeries(QPainter &p, const QRectF &plot, double max, double S
 {
     if (m_samples.empty())
         return;
-    const qint64 newest = m_samples.back().atMs;
+    const qint64 now = m_clock.elapsed();
     const double windowMs = m_windowS * 1000.0;
     QPainterPath path;
     qint64 previousAt = 0;
     for (const Sample &s : m_samples) {
-        const QPointF point(plot.right() - plot.width() * (newest - s.atMs) / windowMs,
+        const QPointF point(plot.right() - plot.width() * (now - s.atMs) / windowMs,
                             plot.bottom() - plot.height() * std::clamp(s.*field / max, 0.0, 1.0));
         if (path.elementCount() == 0 || s.atMs - previousAt > GapMs)
             path.moveTo(point);

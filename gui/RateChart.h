@@ -2,14 +2,16 @@
 
 #include <QElapsedTimer>
 #include <QJsonObject>
+#include <QTimer>
 #include <QWidget>
 #include <deque>
 
 namespace ws2api::gui {
 
 // Messages per second in and out (left axis) and API latency p50/p99 (right axis)
-// over the last few minutes, one sample per `stats` event. Painted by hand so that
-// the GUI needs nothing beyond QtWidgets.
+// over the last few minutes, one sample per `stats` event. The right edge is the
+// present, not the latest sample: when stats stop coming the lines move off to the
+// left, and a note can say why. Painted by hand so the GUI needs only QtWidgets.
 class RateChart : public QWidget
 {
     Q_OBJECT
@@ -30,6 +32,9 @@ public:
     void addStats(const QJsonObject &stats);
     void addSample(Sample sample);
     void clear();
+    // Shown over the plot while set, e.g. that the daemon is not connected.
+    void setNote(const QString &note);
+    QString note() const { return m_note; }
     int sampleCount() const { return int(m_samples.size()); }
     int windowSeconds() const { return m_windowS; }
     void setWindowSeconds(int seconds);
@@ -55,6 +60,8 @@ private:
 
     std::deque<Sample> m_samples;
     QElapsedTimer m_clock;
+    QTimer m_tick;  // moves the time axis while no samples arrive
+    QString m_note;
     int m_windowS = 300;
 };
 

@@ -353,6 +353,66 @@ private Q_SLOTS:
         QVERIFY(!window.windowIcon().isNull());
     }
 
+    void droppedDaemonLeavesNothingListed()
+    {
+        auto daemon = std::make_unique<FakeAdminDaemon>();
+        daemon->total = 10;
+        QVERIFY(daemon->listen(m_name));
+        auto w = openWindow();
+        QTRY_COMPARE(w->connectionsModel()->rowCount(), 10);
+        QTRY_VERIFY(w->connectionsModel()->isLoaded(9));
+        daemon->sendStats(statsBody(1));
+        QTRY_COMPARE(w->counters()->valueText(QStringLiteral("pushes")), QLocale().toString(7));
+        auto *send = child<QPushButton>(w->pushPanel(), "sendButton");
+        QVERIFY(send->isEnabled());
+
+        daemon->shutdown();
+        QTRY_VERIFY(!w->client()->isConnected());
+        // What the daemon said is no longer true: no rows, no total, no counters.
+        QCOMPARE(w->connectionsModel()->rowCount(), 0);
+        QVERIFY(w->connectionsModel()->clientIdAt(0).isEmpty());
+        const QString total = child<QLabel>(w.get(), "totalLabel")->text();
+        QVERIFY2(!total.contains(QLatin1Char('1')) && total.contains(QStringLiteral("not connected")), qPrintable(total));
+        QCOMPARE(w->counters()->valueText(QStringLiteral("pushes")), QStringLiteral("\u2014"));
+        QVERIFY(!send->isEnabled());
+        QVERIFY(!w->chart()->note().isEmpty());
+
+        FakeAdminDaemon again;
+        again.total = 3;
+        QVERIFY(again.listen(m_name));
+        QTRY_COMPARE(w->connectionsModel()->rowCount(), 3);
+        QTRY_COMPARE(child<QLabel>(w.get(), "totalLabel")->text(), QStringLiteral("3 connections"));
+        QVERIFY(send->isEnabled());
+        QVERIFY(w->chart()->note().isEmpty());
+    }
+
+    void switchingSocketsForgetsThePreviousDaemon()
+    {
+        FakeAdminDaemon first;
+        QVERIFY(first.listen(m_name));
+        auto w = openWindow();
+        QTRY_COMPARE(first.count(QStringLiteral("subscribe")), 1);
+        for (int n = 1; n <= 3; ++n)
+            first.sendStats(statsBody(n));
+        QTRY_COMPARE(w->chart()->sampleCount(), 3);
+
+        const QString otherName = uniqueSocketName();
+        FakeAdminDaemon second;
+        second.total = 2;
+        QVERIFY(second.listen(otherName));
+        auto *socketEdit = child<QLineEdit>(w.get(), "socketEdit");
+        socketEdit->clear();
+        QTest::keyClicks(socketEdit, otherName);
+        QTest::mouseClick(child<QPushButton>(w.get(), "connectButton"), Qt::LeftButton);
+        QCOMPARE(w->chart()->sampleCount(), 0);
+        QCOMPARE(w->counters()->valueText(QStringLiteral("connections")), QStringLiteral("\u2014"));
+        QTRY_COMPARE(second.count(QStringLiteral("subscribe")), 1);
+        QTRY_COMPARE(w->connectionsModel()->rowCount(), 2);
+        second.sendStats(statsBody(1));
+        QTRY_COMPARE(w->chart()->sampleCount(), 1);
+        QVERIFY(w->statusText().contains(otherName));
+    }
+
     void disconnectSelectedSendsDisconnect()
     {
         FakeAdminDaemon daemon;
