@@ -42,6 +42,8 @@ CountersPanel::CountersPanel(QWidget *parent)
     QFont valueFont = font();
     valueFont.setBold(true);
     valueFont.setPointSizeF(valueFont.pointSizeF() * 1.15);
+    // Wide enough for large totals from the start, so the pane does not shift as they grow.
+    const int valueWidth = QFontMetrics(valueFont).horizontalAdvance(QLocale().toString(999999999));
     int row = 0;
     for (const Counter &counter : Counters) {
         const QString key = QLatin1String(counter.key);
@@ -49,6 +51,7 @@ CountersPanel::CountersPanel(QWidget *parent)
         value->setObjectName(QStringLiteral("counter_") + key);
         value->setFont(valueFont);
         value->setAlignment(Qt::AlignRight | Qt::AlignVCenter);
+        value->setMinimumWidth(valueWidth);
         value->setTextInteractionFlags(Qt::TextSelectableByMouse);
         grid->addWidget(new QLabel(tr(counter.title), this), row, 0);
         grid->addWidget(value, row, 1);

@@ -12,6 +12,7 @@
 #include <QLocale>
 #include <QPointer>
 #include <QPushButton>
+#include <QScreen>
 #include <QSettings>
 #include <QSplitter>
 #include <QStatusBar>
@@ -33,6 +34,8 @@ constexpr int StatsIntervalMs = 1000;
 // Typing "CP-12" must not scan 100k connections five times over.
 constexpr int FilterDelayMs = 200;
 const QString SocketKey = QStringLiteral("daemon/socketName");
+// Room for a header's margins and sort arrow, or a cell's margins, beside the text.
+constexpr int ColumnPadding = 24;
 
 QString uptimeText(qint64 s)
 {
@@ -92,11 +95,13 @@ MainWindow::MainWindow(const QString &socketName, QWidget *parent)
     connect(&m_uptimeTimer, &QTimer::timeout, this, &MainWindow::updateStatus);
     m_client->subscribe(StatsIntervalMs);
 
-    resize(1200, 780);
+    resize(DefaultSize.boundedTo(screen()->availableSize()));
     restoreLayout();
     // A default is not the operator's choice: remembering it would hide a daemon
     // installed later at the system socket.
     connectToDaemon(initialSocketName(socketName), !socketName.isEmpty());
+    // Typing at once filters the table; it must not overwrite the socket name.
+    m_filter->setFocus();
 }
 
 MainWindow::~MainWindow() = default;
@@ -163,6 +168,7 @@ QWidget *MainWindow::buildConnectionsPane()
 
     m_table = buildTable(pane);
     layout->addWidget(m_table, 1);
+    setDefaultColumnWidths();
 
     m_disconnectAction = new QAction(tr("Disconnect selected"), this);
     m_disconnectAction->setShortcut(QKeySequence::Delete);
@@ -171,11 +177,17 @@ QWidget *MainWindow::buildConnectionsPane()
     m_table->setContextMenuPolicy(Qt::ActionsContextMenu);
     connect(m_disconnectAction, &QAction::triggered, this, &MainWindow::disconnectSelected);
     connect(disconnectButton, &QPushButton::clicked, m_disconnectAction, &QAction::trigger);
-    connect(m_table, &QTableView::doubleClicked, this, [this](const QModelIndex &index) {
-        const QString id = m_model->clientIdAt(index.row());
-        if (!id.isEmpty())
+    // The row an operator picks is the client they mean, for a push as for a disconnect.
+    // A click moves the current row before selecting it, a key selects before moving:
+    // whichever comes second sees the current row selected.
+    const auto takePickedRow = [this] {
+        const int row = m_table->selectionModel()->currentIndex().row();
+        const QString id = m_model->clientIdAt(row);
+        if (!id.isEmpty() && m_table->selectionModel()->isRowSelected(row))
             m_push->setClientId(id);
-    });
+    };
+    connect(m_table->selectionModel(), &QItemSelectionModel::currentRowChanged, this, takePickedRow);
+    connect(m_table->selectionModel(), &QItemSelectionModel::selectionChanged, this, takePickedRow);
     m_filterTimer.setSingleShot(true);
     m_filterTimer.setInterval(FilterDelayMs);
     connect(m_filter, &QLineEdit::textChanged, &m_filterTimer, qOverload<>(&QTimer::start));
@@ -199,10 +211,25 @@ QTableView *MainWindow::buildTable(QWidget *parent)
     table->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
     table->verticalHeader()->setDefaultSectionSize(table->fontMetrics().height() + 8);
     table->horizontalHeader()->setStretchLastSection(true);
-    const int widths[] = {170, 150, 90, 150, 80, 80};
-    for (int column = 0; column < int(std::size(widths)); ++column)
-        table->setColumnWidth(column, widths[column]);
     return table;
+}
+
+void MainWindow::setDefaultColumnWidths()
+{
+    // A typical value or the title, whichever is wider, and no more: at the default
+    // window size every column fits, the last one included. Measured, not fixed
+    // pixels, so a larger font does not push the last column out of sight.
+    const QFontMetrics cell(m_table->font());
+    const QFontMetrics title(m_table->horizontalHeader()->font());
+    const QString typical[ConnectionsModel::ColumnCount] = {
+        QStringLiteral("CP-0000000000"), QStringLiteral("127.0.0.1:65535"), QStringLiteral("ocpp2.0.1"),
+        QStringLiteral("2026-12-31 23:59:59"), QLocale().toString(999999), QLocale().toString(999999),
+        tr("59 min ago")};
+    for (int column = 0; column < ConnectionsModel::ColumnCount; ++column) {
+        const QString header = m_model->headerData(column, Qt::Horizontal, Qt::DisplayRole).toString();
+        m_table->setColumnWidth(column, std::max(cell.horizontalAdvance(typical[column]), title.horizontalAdvance(header))
+                                            + ColumnPadding);
+    }
 }
 
 QWidget *MainWindow::buildStatsPane()
@@ -281,7 +308,9 @@ void MainWindow::updateTotal()
         m_totalLabel->setText(tr("not connected"));
         return;
     }
-    m_totalLabel->setText(tr("%1 connections").arg(QLocale().toString(m_model->rowCount())));
+    // Spelled out: tr("%n connection(s)", nullptr, n) prints "(s)" until a translation is loaded.
+    const int total = m_model->rowCount();
+    m_totalLabel->setText(total == 1 ? tr("1 connection") : tr("%1 connections").arg(QLocale().toString(total)));
 }
 
 void MainWindow::disconnectSelected()
@@ -319,7 +348,7 @@ void MainWindow::restoreLayout()
     if (!m_mainSplitter->restoreState(settings.value(QStringLiteral("window/mainSplitter")).toByteArray()))
         m_mainSplitter->setSizes({300, 480});
     if (!m_lowerSplitter->restoreState(settings.value(QStringLiteral("window/lowerSplitter")).toByteArray()))
-        m_lowerSplitter->setSizes({820, 380});
+        m_lowerSplitter->setSizes({860, 340});
 }
 
 void MainWindow::saveLayout() const

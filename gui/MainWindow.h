@@ -35,6 +35,8 @@ public:
     static inline const QString SystemSocketPath = QStringLiteral("/run/ws2api/ws2apid.sock");
     // ws2apid's own default for --admin.
     static inline const QString FallbackSocketName = QStringLiteral("ws2apid");
+    // The first window's size, bounded by the screen; the table's columns all fit in it.
+    static constexpr QSize DefaultSize{1200, 780};
 
     // An empty socketName means initialSocketName({}).
     explicit MainWindow(const QString &socketName = {}, QWidget *parent = nullptr);
@@ -74,6 +76,7 @@ private:
     void updateStatus();
     void disconnectSelected();
     void updateTotal();
+    void setDefaultColumnWidths();
 
     AdminClient *m_client = nullptr;
     ConnectionsModel *m_model = nullptr;

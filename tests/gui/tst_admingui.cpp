@@ -4,11 +4,13 @@
 // itself when the daemon restarts or starts late; and the built binary's command line
 // where there is no display.
 #include <QCompleter>
+#include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
 #include <QPlainTextEdit>
 #include <QProcess>
 #include <QPushButton>
+#include <QScrollBar>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QStandardPaths>
@@ -411,6 +413,77 @@ private Q_SLOTS:
         second.sendStats(statsBody(1));
         QTRY_COMPARE(w->chart()->sampleCount(), 1);
         QVERIFY(w->statusText().contains(otherName));
+    }
+
+    void selectingARowFillsThePushClientId()
+    {
+        FakeAdminDaemon daemon;
+        daemon.total = 10;
+        QVERIFY(daemon.listen(m_name));
+        auto w = openWindow();
+        QTableView *view = w->connectionsView();
+        QTRY_VERIFY(w->connectionsModel()->isLoaded(9));
+        auto *clientId = child<QLineEdit>(w->pushPanel(), "clientIdEdit");
+        const QRect row3 = view->visualRect(w->connectionsModel()->index(3, ConnectionsModel::Remote));
+        QTest::mouseClick(view->viewport(), Qt::LeftButton, {}, row3.center());
+        QCOMPARE(clientId->text(), QStringLiteral("cp-000003"));
+        QTest::keyClick(view, Qt::Key_Down);
+        QCOMPARE(clientId->text(), QStringLiteral("cp-000004"));
+        // The push and the disconnect aim at the same client.
+        QTest::mouseClick(child<QPushButton>(w.get(), "disconnectButton"), Qt::LeftButton);
+        QTRY_COMPARE(daemon.count(QStringLiteral("disconnect")), 1);
+        QCOMPARE(daemon.requests(QStringLiteral("disconnect")).first().body.value(QStringLiteral("clientId")).toString(),
+                 clientId->text());
+    }
+
+    void totalSaysConnectionOrConnections_data()
+    {
+        QTest::addColumn<int>("total");
+        QTest::addColumn<QString>("text");
+        QTest::addRow("none") << 0 << QStringLiteral("0 connections");
+        QTest::addRow("one") << 1 << QStringLiteral("1 connection");
+        QTest::addRow("two") << 2 << QStringLiteral("2 connections");
+        QTest::addRow("many") << 1234 << QStringLiteral("%1 connections").arg(QLocale().toString(1234));
+    }
+
+    void totalSaysConnectionOrConnections()
+    {
+        QFETCH(int, total);
+        QFETCH(QString, text);
+        FakeAdminDaemon daemon;
+        daemon.total = total;
+        QVERIFY(daemon.listen(m_name));
+        auto w = openWindow();
+        QTRY_VERIFY(w->client()->isConnected());
+        QTRY_COMPARE(child<QLabel>(w.get(), "totalLabel")->text(), text);
+    }
+
+    void lastColumnFitsAtTheDefaultSize()
+    {
+        FakeAdminDaemon daemon;
+        daemon.total = 3;
+        QVERIFY(daemon.listen(m_name));
+        auto w = openWindow();
+        // A screen smaller than that (offscreen's is 800x600 unless configured) bounds it.
+        w->resize(MainWindow::DefaultSize);
+        QTRY_COMPARE(w->size(), MainWindow::DefaultSize);
+        QTRY_VERIFY(w->connectionsModel()->isLoaded(2));
+        QTableView *view = w->connectionsView();
+        QHeaderView *header = view->horizontalHeader();
+        const int last = ConnectionsModel::ColumnCount - 1;
+        const QString title = w->connectionsModel()->headerData(last, Qt::Horizontal, Qt::DisplayRole).toString();
+        // The header stretches its last section on the next turn of the event loop.
+        QTRY_VERIFY2(header->sectionViewportPosition(last) + header->sectionSize(last) <= view->viewport()->width(),
+                 qPrintable(QStringLiteral("last column at %1+%2, view %3 wide, window %4 wide")
+                                .arg(header->sectionViewportPosition(last)).arg(header->sectionSize(last))
+                                .arg(view->viewport()->width()).arg(w->width())));
+        QVERIFY2(header->sectionSize(last) > header->fontMetrics().horizontalAdvance(title),
+                 qPrintable(QString::number(header->sectionSize(last))));
+        QVERIFY(!view->horizontalScrollBar()->isVisible());
+        for (int column = 0; column < last; ++column) {
+            const QString name = w->connectionsModel()->headerData(column, Qt::Horizontal, Qt::DisplayRole).toString();
+            QVERIFY2(header->sectionSize(column) > header->fontMetrics().horizontalAdvance(name), qPrintable(name));
+        }
     }
 
     void disconnectSelectedSendsDisconnect()
