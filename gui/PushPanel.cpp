@@ -11,8 +11,11 @@
 #include <QPointer>
 #include <QPushButton>
 #include <QStringListModel>
+#include <QUuid>
+#include <algorithm>
 
 #include "AdminClient.h"
+#include "NaturalOrder.h"
 
 namespace ws2api::gui {
 
@@ -83,6 +86,7 @@ void PushPanel::buildForm()
     m_messageId = new QLineEdit(this);
     m_messageId->setObjectName(QStringLiteral("messageIdEdit"));
     m_messageId->setPlaceholderText(tr("optional; generated when empty"));
+    m_messageId->setMaxLength(36);  // OCPP's limit; the daemon refuses longer ones
     m_payload = new QPlainTextEdit(QStringLiteral("{}"), this);
     m_payload->setObjectName(QStringLiteral("payloadEdit"));
     m_payload->setFont(fixed);
@@ -157,8 +161,11 @@ bool PushPanel::buildBody(QJsonObject *body)
     }
     body->insert(QStringLiteral("action"), m_action->text().trimmed());
     body->insert(QStringLiteral("payload"), payload.object());
-    if (!m_messageId->text().trimmed().isEmpty())
-        body->insert(QStringLiteral("messageId"), m_messageId->text().trimmed());
+    // Made here, not by the daemon, whose reply would not say which it made; a UUID's
+    // 36 characters are the most OCPP allows.
+    const QString typedId = m_messageId->text().trimmed();
+    body->insert(QStringLiteral("messageId"),
+                 typedId.isEmpty() ? QUuid::createUuid().toString(QUuid::WithoutBraces) : typedId);
     return true;
 }
 
@@ -172,19 +179,31 @@ void PushPanel::send()
     m_outcome->setStyleSheet({});
     m_outcome->setText(tr("Sending to %1…").arg(body.value(QStringLiteral("clientId")).toString()));
     QPointer<PushPanel> self(this);
-    m_client->request(QStringLiteral("push"), body, [self](const admin::Incoming &reply) {
+    m_client->request(QStringLiteral("push"), body, [self, body](const admin::Incoming &reply) {
         if (!self)
             return;
         self->m_sending = false;
-        if (!reply.ok) {
+        if (!reply.ok)
             self->showOutcome(false, tr("Error %1: %2").arg(reply.errorCode, reply.errorMessage));
-            return;
-        }
-        const QString status = reply.body.value(QStringLiteral("status")).toVariant().toString();
-        const QString message = reply.body.value(QStringLiteral("message")).toVariant().toString();
-        self->showOutcome(true, message.isEmpty() ? tr("Status %1").arg(status)
-                                                  : tr("Status %1: %2").arg(status, message));
+        else
+            self->showOutcome(true, self->successText(body, reply.body));
     });
+}
+
+QString PushPanel::successText(const QJsonObject &sent, const QJsonObject &reply) const
+{
+    const QString clientId = sent.value(QStringLiteral("clientId")).toString();
+    const QString status = reply.value(QStringLiteral("status")).toVariant().toString();
+    QString text = tr("Sent to %1 (status %2)").arg(clientId, status);
+    if (sent.contains(QStringLiteral("action"))) {
+        // A daemon that reports the MessageId it used has the last word.
+        const QString messageId = reply.value(QStringLiteral("messageId"))
+                                      .toString(sent.value(QStringLiteral("messageId")).toString());
+        text = tr("%1 sent to %2 (status %3) with MessageId %4")
+                   .arg(sent.value(QStringLiteral("action")).toString(), clientId, status, messageId);
+    }
+    const QString message = reply.value(QStringLiteral("message")).toVariant().toString();
+    return message.isEmpty() ? text : tr("%1: %2").arg(text, message);
 }
 
 void PushPanel::showOutcome(bool ok, const QString &text)
@@ -217,6 +236,7 @@ void PushPanel::queryCompletions()
         const QJsonArray items = reply.body.value(QStringLiteral("items")).toArray();
         for (const QJsonValue &item : items)
             ids << item.toObject().value(QStringLiteral("clientId")).toString();
+        std::sort(ids.begin(), ids.end(), [](const QString &a, const QString &b) { return naturalLess(a, b); });
         self->m_completions->setStringList(ids);
         if (self->m_clientId->hasFocus()) {
             self->m_completer->setCompletionPrefix(typed);

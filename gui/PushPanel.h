@@ -17,10 +17,12 @@ namespace ws2api::gui {
 class AdminClient;
 
 // Sends a test push through the daemon: a text message in plain mode; an Action, a
-// JSON object payload and an optional message id in ocpp mode (the daemon's mode
+// JSON object payload and an optional MessageId in ocpp mode (the daemon's mode
 // comes from its hello). The payload is checked here, so a typo costs no round trip.
+// An empty MessageId is made up here rather than by the daemon, whose reply does not
+// carry it: the operator sees the one the API's CALLRESULT will name.
 // ClientIds complete from a small `connections` query with what has been typed,
-// never from the whole (possibly huge) table.
+// never from the whole (possibly huge) table, in natural order (CP-2 before CP-10).
 class PushPanel : public QWidget
 {
     Q_OBJECT
@@ -47,6 +49,7 @@ private:
     void showInputError(const QString &text);
     void queryCompletions();
     void updateSendButton();
+    QString successText(const QJsonObject &sent, const QJsonObject &reply) const;
 
     AdminClient *m_client;
     bool m_ocpp = false;

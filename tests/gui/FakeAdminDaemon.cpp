@@ -108,8 +108,7 @@ QByteArray FakeAdminDaemon::answer(const admin::Request &request)
     if ((type == QLatin1String("push") || type == QLatin1String("disconnect")) && clientId == unknownClient)
         return admin::encodeError(id, QStringLiteral("unknown_client"), QStringLiteral("no such client"));
     if (type == QLatin1String("push")) {
-        return admin::encodeReply(id, {{QStringLiteral("status"), QStringLiteral("delivered")},
-                                       {QStringLiteral("message"), QStringLiteral("sent to ") + clientId}});
+        return admin::encodeReply(id, {{QStringLiteral("status"), 200}, {QStringLiteral("message"), QString()}});
     }
     if (type == QLatin1String("stats") || type == QLatin1String("disconnect") || type == QLatin1String("subscribe")
         || type == QLatin1String("unsubscribe")) {
@@ -128,8 +127,9 @@ QByteArray FakeAdminDaemon::answerConnections(qint64 id, const QJsonObject &body
     const QString now = QDateTime::currentDateTimeUtc().toString(Qt::ISODateWithMs);
     QJsonArray items;
     qint64 matched = 0;
-    for (int n = 0; n < total; ++n) {
-        const QString clientId = clientIdFor(n);
+    const int count = clientIds.isEmpty() ? total : int(clientIds.size());
+    for (int n = 0; n < count; ++n) {
+        const QString clientId = clientIds.isEmpty() ? clientIdFor(n) : clientIds.at(n);
         if (!filter.isEmpty() && !clientId.contains(filter))
             continue;
         if (matched >= offset && matched < offset + limit) {
@@ -145,7 +145,7 @@ QByteArray FakeAdminDaemon::answerConnections(qint64 id, const QJsonObject &body
         ++matched;
         // Without a filter the count is known; no need to walk all of it.
         if (filter.isEmpty() && matched >= offset + limit) {
-            matched = total;
+            matched = count;
             break;
         }
     }

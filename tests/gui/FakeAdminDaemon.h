@@ -6,6 +6,7 @@
 #include <QSet>
 #include <QLocalServer>
 #include <QString>
+#include <QStringList>
 
 #include "AdminProtocol.h"
 
@@ -14,9 +15,10 @@ class QLocalSocket;
 namespace ws2api::test {
 
 // A scripted stand-in for ws2apid's admin socket: answers hello, stats, connections
-// (a synthetic list of `total` clients "cp-000000", "cp-000001", ...), push, disconnect
-// and (un)subscribe, records every request, and sends stats events on demand. Enough
-// of the protocol to drive ws2api-admin without a daemon.
+// (a synthetic list of `total` clients "cp-000000", "cp-000001", ..., or `clientIds`),
+// push (with ws2apid's reply: status 200 and the client's empty answer), disconnect and
+// (un)subscribe, records every request, and sends stats events on demand. Enough of the
+// protocol to drive ws2api-admin without a daemon.
 class FakeAdminDaemon : public QObject
 {
     Q_OBJECT
@@ -37,6 +39,9 @@ public:
 
     QString mode = QStringLiteral("plain");
     int total = 100000;
+    // When set, the connected clients instead of `total` synthetic ones, listed in this
+    // order (ws2apid lists them in its own ClientId order).
+    QStringList clientIds;
     // push and disconnect to this ClientId answer unknown_client.
     QString unknownClient = QStringLiteral("ghost");
     // Requests of these types are recorded but never answered.
