@@ -55,9 +55,12 @@ PushPanel::PushPanel(AdminClient *client, QWidget *parent)
 
 void PushPanel::updateSendButton()
 {
-    // Not disabled while a push is on its way: a disabled focus widget hands the focus
-    // on, and it would land in the socket field with its text selected.
+    // A disabled focus widget hands the focus on, and it would land in the socket field
+    // with its text selected, for the next key to overwrite: so the button is not
+    // disabled while a push is on its way, and when the daemon goes the focus stays here.
     const bool connected = m_client->isConnected();
+    if (!connected && window()->focusWidget() == m_send)
+        (m_ocpp ? static_cast<QWidget *>(m_payload) : m_message)->setFocus();
     m_send->setEnabled(connected);
     m_send->setToolTip(connected ? QString() : tr("Not connected to the daemon"));
 }

@@ -391,6 +391,7 @@ private Q_SLOTS:
         QTRY_COMPARE(w->counters()->valueText(QStringLiteral("pushes")), QLocale().toString(7));
         auto *send = child<QPushButton>(w->pushPanel(), "sendButton");
         QVERIFY(send->isEnabled());
+        send->setFocus();
 
         daemon->shutdown();
         QTRY_VERIFY(!w->client()->isConnected());
@@ -401,6 +402,7 @@ private Q_SLOTS:
         QVERIFY2(!total.contains(QLatin1Char('1')) && total.contains(QStringLiteral("not connected")), qPrintable(total));
         QCOMPARE(w->counters()->valueText(QStringLiteral("pushes")), QStringLiteral("\u2014"));
         QVERIFY(!send->isEnabled());
+        QVERIFY(w->focusWidget() != child<QLineEdit>(w.get(), "socketEdit"));
         QVERIFY(!w->chart()->note().isEmpty());
 
         FakeAdminDaemon again;
