@@ -15,7 +15,7 @@
 #include <algorithm>
 
 #include "AdminClient.h"
-#include "NaturalOrder.h"
+#include "ClientIdOrder.h"
 
 namespace ws2api::gui {
 
@@ -239,7 +239,10 @@ void PushPanel::queryCompletions()
         const QJsonArray items = reply.body.value(QStringLiteral("items")).toArray();
         for (const QJsonValue &item : items)
             ids << item.toObject().value(QStringLiteral("clientId")).toString();
-        std::sort(ids.begin(), ids.end(), [](const QString &a, const QString &b) { return naturalLess(a, b); });
+        // A daemon of this version sends them in this order already; an older one did not.
+        std::sort(ids.begin(), ids.end(), [](const QString &a, const QString &b) {
+            return admin::clientIdLess(a.toUtf8(), b.toUtf8());
+        });
         self->m_completions->setStringList(ids);
         if (self->m_clientId->hasFocus()) {
             self->m_completer->setCompletionPrefix(typed);

@@ -7,6 +7,7 @@
 #include <QLoggingCategory>
 #include <QThread>
 
+#include "ClientIdOrder.h"
 #include "ClientRegistry.h"
 #include "DemoApi.h"
 #include "Listener.h"
@@ -282,8 +283,9 @@ void Proxy::connections(const QString &filter, qsizetype offset, qsizetype limit
     };
     auto gather = std::make_shared<Gather>(Gather{int(d->workers.size()), {}});
     auto finish = [gather, offset, limit, done] {
-        std::sort(gather->all.begin(), gather->all.end(),
-                  [](const ConnectionInfo &a, const ConnectionInfo &b) { return a.clientId < b.clientId; });
+        std::sort(gather->all.begin(), gather->all.end(), [](const ConnectionInfo &a, const ConnectionInfo &b) {
+            return admin::clientIdLess(a.clientId, b.clientId);
+        });
         ConnectionPage page;
         page.total = gather->all.size();
         const qsizetype from = std::clamp<qsizetype>(offset, 0, page.total);

@@ -252,7 +252,8 @@ private Q_SLOTS:
         Fixture f;
         QVERIFY(f.start());
         constexpr int Clients = 2000;
-        const auto idOf = [](int i) { return u"cp-%1"_s.arg(i, 4, 10, QChar(u'0')); };
+        // Pages come in natural order: cp-2 before cp-10 (byte order would not).
+        const auto idOf = [](int i) { return u"cp-%1"_s.arg(i); };
         QStringList ids;
         for (int i = 0; i < Clients; ++i)
             ids.append(idOf(i));

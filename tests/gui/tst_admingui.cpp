@@ -26,7 +26,6 @@
 #include "CountersPanel.h"
 #include "FakeAdminDaemon.h"
 #include "MainWindow.h"
-#include "NaturalOrder.h"
 #include "PushPanel.h"
 #include "RateChart.h"
 
@@ -353,30 +352,6 @@ private Q_SLOTS:
         QVERIFY(!icon.pixmap(32, 32).isNull());
         MainWindow window(m_name);
         QVERIFY(!window.windowIcon().isNull());
-    }
-
-    void naturalOrder_data()
-    {
-        QTest::addColumn<QString>("a");
-        QTest::addColumn<QString>("b");
-        QTest::addColumn<int>("order");
-        QTest::addRow("2 < 10") << QStringLiteral("CP-2") << QStringLiteral("CP-10") << -1;
-        QTest::addRow("1 < 10") << QStringLiteral("CP-1") << QStringLiteral("CP-10") << -1;
-        QTest::addRow("text first") << QStringLiteral("CP-9") << QStringLiteral("DP-1") << -1;
-        QTest::addRow("prefix") << QStringLiteral("CP") << QStringLiteral("CP-1") << -1;
-        QTest::addRow("zeros tie") << QStringLiteral("CP-01") << QStringLiteral("CP-1") << -1;
-        QTest::addRow("same") << QStringLiteral("CP-7") << QStringLiteral("CP-7") << 0;
-        QTest::addRow("long numbers") << QStringLiteral("x99999999999999999999") << QStringLiteral("x100000000000000000000") << -1;
-        QTest::addRow("inner runs") << QStringLiteral("a2b10") << QStringLiteral("a2b9") << 1;
-    }
-
-    void naturalOrder()
-    {
-        QFETCH(QString, a);
-        QFETCH(QString, b);
-        QFETCH(int, order);
-        QCOMPARE(naturalCompare(a, b), order);
-        QCOMPARE(naturalCompare(b, a), -order);
     }
 
     void droppedDaemonLeavesNothingListed()

@@ -4,6 +4,7 @@
 #include <QTest>
 
 #include "AdminProtocol.h"
+#include "ClientIdOrder.h"
 
 using namespace ws2api::admin;
 using namespace Qt::Literals::StringLiterals;
@@ -306,6 +307,36 @@ private Q_SLOTS:
         reader.feed(",\"type\":\"stats\"}\n");
         QCOMPARE(reader.next(&line), LineReader::Status::Line);
         QCOMPARE(line, R"({"id":9,"type":"stats"})"_ba);
+    }
+
+    // The order `connections` pages in (and the GUI's completions): numbers by value.
+    void clientIdOrder_data()
+    {
+        QTest::addColumn<QByteArray>("a");
+        QTest::addColumn<QByteArray>("b");
+        QTest::addColumn<int>("order");
+        QTest::addRow("2 < 10") << "CP-2"_ba << "CP-10"_ba << -1;
+        QTest::addRow("1 < 10") << "CP-1"_ba << "CP-10"_ba << -1;
+        QTest::addRow("text first") << "CP-9"_ba << "DP-1"_ba << -1;
+        QTest::addRow("prefix") << "CP"_ba << "CP-1"_ba << -1;
+        QTest::addRow("zeros tie") << "CP-01"_ba << "CP-1"_ba << -1;
+        QTest::addRow("zeros by value") << "CP-010"_ba << "CP-9"_ba << 1;
+        QTest::addRow("same") << "CP-7"_ba << "CP-7"_ba << 0;
+        QTest::addRow("empty") << ""_ba << "0"_ba << -1;
+        QTest::addRow("long numbers") << "x99999999999999999999"_ba << "x100000000000000000000"_ba << -1;
+        QTest::addRow("inner runs") << "a2b10"_ba << "a2b9"_ba << 1;
+        QTest::addRow("digits before letters") << "CP1"_ba << "CPA"_ba << -1;
+        QTest::addRow("UTF-8 by code point") << "z"_ba << "\xc3\xa9"_ba << -1;
+    }
+
+    void clientIdOrder()
+    {
+        QFETCH(QByteArray, a);
+        QFETCH(QByteArray, b);
+        QFETCH(int, order);
+        QCOMPARE(ws2api::admin::compareClientIds(a, b), order);
+        QCOMPARE(ws2api::admin::compareClientIds(b, a), -order);
+        QCOMPARE(ws2api::admin::clientIdLess(a, b), order < 0);
     }
 };
 
