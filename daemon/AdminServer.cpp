@@ -9,6 +9,7 @@
 #include <QLocalSocket>
 #include <QLoggingCategory>
 #include <QPointer>
+#include <QUuid>
 
 #include <climits>
 #include <cmath>
@@ -380,6 +381,9 @@ void AdminServer::push(QLocalSocket *socket, qint64 id, const QJsonObject &body)
             why = u"payload: a JSON object, or a string holding JSON"_s;
         }
         push.action = action.toUtf8();
+        // Made here rather than by the mode, so that the reply can name it.
+        if (messageId.isEmpty())
+            messageId = QUuid::createUuid().toString(QUuid::WithoutBraces);
         push.messageId = messageId.toUtf8();
         push.payload = payload.isObject() ? QJsonDocument(payload.toObject()).toJson(QJsonDocument::Compact)
                                           : payload.toString().toUtf8();  // the proxy checks it is JSON
@@ -389,15 +393,19 @@ void AdminServer::push(QLocalSocket *socket, qint64 id, const QJsonObject &body)
     push.clientId = clientId.toUtf8();
     const QPointer<QLocalSocket> guard(socket);
     const QString who = m_connections.value(socket)->name();
-    m_proxy->push(push, [this, guard, id, clientId, who](int status, const QByteArray &answer) {
+    m_proxy->push(push, [this, guard, id, clientId, messageId, who](int status, const QByteArray &answer) {
         const QString text = QString::fromUtf8(answer);
         // An operator's action: always logged, unlike the API's pushes (debug).
         qCInfo(lcAdmin).noquote() << u"%1 pushed to %2: %3 %4"_s.arg(
             who, ws2api::quotedForLog(clientId), QString::number(status), ws2api::quotedForLog(text));
         if (!guard)
             return;
-        if (status == 200)
-            send(guard, proto::encodeReply(id, {{u"status"_s, status}, {u"message"_s, text}}));
+        if (status == 200) {
+            QJsonObject body{{u"status"_s, status}, {u"message"_s, text}};
+            if (!messageId.isEmpty())
+                body.insert(u"messageId"_s, messageId);
+            send(guard, proto::encodeReply(id, body));
+        }
         else if (status == 404)
             send(guard, proto::encodeError(id, UnknownClient, u"\"%1\" is not connected"_s.arg(clientId)));
         else

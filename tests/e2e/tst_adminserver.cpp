@@ -375,13 +375,15 @@ private Q_SLOTS:
         const auto reply = f.link.reply(id);
         VERIFY_OK(reply);
         QCOMPARE(reply->body.value(u"status"_s).toInt(), 200);
+        QCOMPARE(reply->body.value(u"messageId"_s).toString(), u"m-1"_s);
 
         const auto asText = f.link.call(u"push"_s, {{u"clientId"_s, u"CP1"_s}, {u"action"_s, u"Reset"_s},
                                                     {u"payload"_s, u"{\"type\":\"Soft\"}"_s}});
         VERIFY_OK(asText);
         QCOMPARE(calls.size(), 2);
         QCOMPARE(calls.last().at(2).toString(), u"Reset"_s);
-        QVERIFY(!calls.last().at(1).toString().isEmpty());  // a generated message id
+        QVERIFY(!calls.last().at(1).toString().isEmpty());  // a generated message id, named in the reply
+        QCOMPARE(asText->body.value(u"messageId"_s).toString(), calls.last().at(1).toString());
         QCOMPARE(calls.last().at(3).toObject(), (QJsonObject{{u"type"_s, u"Soft"_s}}));
 
         VERIFY_ERROR(f.link.call(u"push"_s, {{u"clientId"_s, u"CP9"_s}, {u"action"_s, u"Reset"_s},
