@@ -396,8 +396,12 @@ void AdminServer::push(QLocalSocket *socket, qint64 id, const QJsonObject &body)
     m_proxy->push(push, [this, guard, id, clientId, messageId, who](int status, const QByteArray &answer) {
         const QString text = QString::fromUtf8(answer);
         // An operator's action: always logged, unlike the API's pushes (debug).
-        qCInfo(lcAdmin).noquote() << u"%1 pushed to %2: %3 %4"_s.arg(
-            who, ws2api::quotedForLog(clientId), QString::number(status), ws2api::quotedForLog(text));
+        QString line = u"%1 pushed to %2: status %3"_s.arg(who, ws2api::quotedForLog(clientId)).arg(status);
+        if (!messageId.isEmpty())
+            line += u" MessageId "_s + ws2api::quotedForLog(messageId);
+        if (!text.isEmpty())
+            line += u' ' + ws2api::quotedForLog(text);
+        qCInfo(lcAdmin).noquote() << line;
         if (!guard)
             return;
         if (status == 200) {

@@ -435,7 +435,7 @@ private Q_SLOTS:
         QVERIFY(f.start());
         auto client = f.t.connectClient(u"/CP9"_s);
         QVERIFY(client);
-        QTest::ignoreMessage(QtInfoMsg, QRegularExpression(u"^%1 pushed to \"CP9\": 200 "_s.arg(who)));
+        QTest::ignoreMessage(QtInfoMsg, QRegularExpression(u"^%1 pushed to \"CP9\": status 200$"_s.arg(who)));
         VERIFY_OK(f.link.call(u"push"_s, {{u"clientId"_s, u"CP9"_s}, {u"message"_s, u"hi"_s}}));
         QTest::ignoreMessage(QtInfoMsg, QRegularExpression(
             u"^%1 disconnected \"CP9\" with code 4002 reason \"maintenance\"$"_s.arg(who)));
