@@ -63,6 +63,7 @@ const Field Fields[] = {
     atRunTime<&ProxyConfig::maxMessage>("max-message"_L1),
     atRunTime<&ProxyConfig::pingIntervalMs>("ping-interval"_L1),
     atRunTime<&ProxyConfig::notifyDisconnect>("notify-disconnect"_L1),
+    atRunTime<&ProxyConfig::forwardHeaders>("forward-headers"_L1),
     {"log-rules"_L1,
      [](const ParsedOptions &a, const ParsedOptions &b) { return a.logRules == b.logRules; },
      [](ParsedOptions *to, const ParsedOptions &from) { to->logRules = from.logRules; }},

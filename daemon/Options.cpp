@@ -4,6 +4,8 @@
 #include <QFile>
 #include <QMap>
 #include <QSettings>
+
+#include <algorithm>
 #include <QThread>
 #include <QUrl>
 
@@ -274,6 +276,50 @@ bool setNotifyDisconnect(const QString &value, ParsedOptions *out, QString *why)
     return true;
 }
 
+// RFC 9110 token characters: what a header name may be made of.
+bool isHeaderName(const QString &name)
+{
+    static const QString Others = u"!#$%&'*+-.^_`|~"_s;
+    return !name.isEmpty() && std::all_of(name.begin(), name.end(), [](QChar c) {
+        return (c >= u'a' && c <= u'z') || (c >= u'A' && c <= u'Z') || (c >= u'0' && c <= u'9') || Others.contains(c);
+    });
+}
+
+bool setForwardHeaders(const QString &value, ParsedOptions *out, QString *why)
+{
+    // Passed on always, or written by ws2apid itself, or framing the API request.
+    static const QStringList Passed = {u"Authorization"_s, u"Cookie"_s, u"Origin"_s, u"User-Agent"_s,
+                                       u"Sec-WebSocket-Protocol"_s, u"X-Forwarded-For"_s};
+    static const QStringList Refused = {u"Host"_s, u"Content-Length"_s, u"Transfer-Encoding"_s, u"Connection"_s,
+                                        u"Upgrade"_s, u"Keep-Alive"_s, u"TE"_s, u"Trailer"_s, u"Expect"_s,
+                                        u"Proxy-Connection"_s, u"Content-Type"_s, u"X-OCPP-Version"_s};
+    QList<QByteArray> names;
+    for (const QString &entry : value.split(u',', Qt::SkipEmptyParts)) {
+        const QString name = entry.trimmed();
+        if (!isHeaderName(name)) {
+            *why = u"%1 is not a header name (in %2)"_s.arg(quoted(name), quoted(value));
+            return false;
+        }
+        if (Passed.contains(name, Qt::CaseInsensitive)) {
+            *why = u"%1 is passed on already"_s.arg(name);
+            return false;
+        }
+        if (Refused.contains(name, Qt::CaseInsensitive)) {
+            *why = u"%1 is written by ws2apid for the API request itself"_s.arg(name);
+            return false;
+        }
+        const QByteArray latin1 = name.toLatin1();
+        if (std::any_of(names.begin(), names.end(),
+                        [&](const QByteArray &n) { return n.compare(latin1, Qt::CaseInsensitive) == 0; })) {
+            *why = u"%1 is listed twice"_s.arg(name);
+            return false;
+        }
+        names.append(latin1);
+    }
+    out->config.forwardHeaders = names;
+    return true;
+}
+
 bool setCpuProfile(const QString &value, ParsedOptions *out, QString *)
 {
     out->config.cpuProfile = value;
@@ -337,6 +383,10 @@ const OptionSpec Specs[] = {
      "0 turns pings and the dead-peer check off (default 30)."_L1, setPingInterval},
     {"notify-disconnect"_L1, "on|off"_L1, "Tell the API when a client goes (default on)."_L1,
      setNotifyDisconnect},
+    {"forward-headers"_L1, "LIST"_L1, "More upgrade-request headers passed on to the connect "
+     "request, comma separated, e.g. Client-Cert set by a TLS-terminating balancer "
+     "(default: none beyond Authorization, Cookie, Origin, User-Agent, "
+     "Sec-WebSocket-Protocol and X-Forwarded-For)."_L1, setForwardHeaders},
     {"cpuprofile"_L1, "FILE"_L1, "Write a pprof CPU profile to FILE (Go style "
      "-cpuprofile=FILE works too)."_L1, setCpuProfile},
     {"memprofile"_L1, "FILE"_L1, "Write a pprof heap profile to FILE at exit (Go style "

@@ -91,6 +91,7 @@ void Worker::start(const QList<Worker *> &allWorkers)
     } else {
         m_mode = std::make_unique<PlainMode>(m_shared.apiBasePath);
     }
+    m_mode->reconfigure(config);
 
     ApiClientConfig api;
     api.host = QString::fromLatin1(m_shared.apiHost);

@@ -33,7 +33,8 @@ private Q_SLOTS:
         HttpProbe probe(t.port(), HttpProbe::upgrade("/ocpp/CP%201?token=abc&x=1",
             {{"Authorization", "Basic Q1AxOnNlY3JldA=="}, {"Cookie", "s=1"},
              {"Origin", "http://example.test"}, {"User-Agent", "charger/1.0"},
-             {"X-Forwarded-For", "10.1.2.3"}, {"X-Other", "not forwarded"}}));
+             {"X-Forwarded-For", "10.1.2.3"}, {"X-Other", "not forwarded"},
+             {"Client-Cert", ":forged:"}}));
         QTRY_VERIFY(probe.finished());
         QCOMPARE(probe.status(), 101);
         QCOMPARE(t.api.requestCount(), 1);
@@ -47,6 +48,41 @@ private Q_SLOTS:
         QCOMPARE(r.header("User-Agent"), QByteArray("charger/1.0"));
         QCOMPARE(r.header("X-Forwarded-For"), QByteArray("10.1.2.3, 127.0.0.1"));
         QVERIFY(r.header("X-Other").isEmpty());
+        QVERIFY(r.header("Client-Cert").isEmpty());  // only when named in --forward-headers
+    }
+
+    // --forward-headers: what a balancer in front adds reaches the API, whatever the
+    // case it is written in, every value of it; a reload changes the list.
+    void forwardHeadersPassesTheNamedOnes()
+    {
+        TestProxy t;
+        t.config.forwardHeaders = {"client-cert", "Traceparent"};
+        QVERIFY(t.start());
+        HttpProbe first(t.port(), HttpProbe::upgrade("/CP1",
+            {{"Client-Cert", ":MIIB:"}, {"traceparent", "00-abc-def-01"}, {"traceparent", "00-second-01"},
+             {"X-Other", "not forwarded"}}));
+        QTRY_VERIFY(first.finished());
+        QCOMPARE(first.status(), 101);
+        const RecordedRequest r = t.api.requests().first();
+        QCOMPARE(r.header("Client-Cert"), QByteArray(":MIIB:"));
+        QList<QByteArray> traces;
+        for (const auto &[name, value] : r.headers) {
+            if (name.compare("traceparent", Qt::CaseInsensitive) == 0)
+                traces.append(value);
+        }
+        QCOMPARE(traces, (QList<QByteArray>{"00-abc-def-01", "00-second-01"}));
+        QVERIFY(r.header("X-Other").isEmpty());
+
+        ProxyConfig reloaded = t.config;
+        reloaded.forwardHeaders = {"X-Other"};
+        t.proxy->reconfigure(reloaded);
+        HttpProbe second(t.port(), HttpProbe::upgrade("/CP2", {{"Client-Cert", ":MIIB:"}, {"X-Other", "now"}}));
+        QTRY_VERIFY(second.finished());
+        QCOMPARE(second.status(), 101);
+        QTRY_COMPARE(t.api.requestCount(), 2);
+        const RecordedRequest after = t.api.requests().at(1);
+        QCOMPARE(after.header("X-Other"), QByteArray("now"));
+        QVERIFY(after.header("Client-Cert").isEmpty());
     }
 
     void connectVerdict_data()

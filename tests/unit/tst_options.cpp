@@ -43,6 +43,7 @@ QVariantMap fields(const ParsedOptions &o)
         {u"callQueue"_s, c.callQueue}, {u"subprotocols"_s, c.subprotocols},
         {u"defaultSubprotocol"_s, c.defaultSubprotocol}, {u"maxMessage"_s, c.maxMessage},
         {u"pingIntervalMs"_s, c.pingIntervalMs}, {u"notifyDisconnect"_s, c.notifyDisconnect},
+        {u"forwardHeaders"_s, QVariant::fromValue(c.forwardHeaders)},
         {u"cpuProfile"_s, c.cpuProfile}, {u"memProfile"_s, c.memProfile},
         {u"logRules"_s, o.logRules},
     };
@@ -175,6 +176,9 @@ void TestOptions::goodArguments_data()
                                        << QVariantMap{{u"pingIntervalMs"_s, 0}};
     QTest::addRow("notify-disconnect") << QStringList{u"--notify-disconnect"_s, u"off"_s}
                                        << QVariantMap{{u"notifyDisconnect"_s, false}};
+    QTest::addRow("forward-headers") << QStringList{u"--forward-headers"_s, u"Client-Cert, traceparent"_s}
+                                     << QVariantMap{{u"forwardHeaders"_s,
+                                                     QVariant::fromValue(QList<QByteArray>{"Client-Cert", "traceparent"})}};
     QTest::addRow("-cpuprofile=FILE") << QStringList{u"-cpuprofile=/tmp/cpu.prof"_s}
                                       << QVariantMap{{u"cpuProfile"_s, u"/tmp/cpu.prof"_s}};
     QTest::addRow("--cpuprofile FILE") << QStringList{u"--cpuprofile"_s, u"cpu.prof"_s}
@@ -234,6 +238,8 @@ void TestOptions::badArguments_data()
     bad(u"--notify-disconnect"_s, {u"yes"_s, u"ON"_s});
     bad(u"--subprotocols"_s, {u"ocpp1.6,,ocpp2.1"_s, u""_s, u"ocpp1.5"_s, u"ocpp1.6,ocpp1.6"_s});
     bad(u"--admin"_s, {u""_s});
+    bad(u"--forward-headers"_s, {u"Client Cert"_s, u"X:1"_s, u"Content-Length"_s, u"host"_s,
+                                 u"authorization"_s, u"X-Forwarded-For"_s, u"a,A"_s, u"t\u00e9"_s});
     bad(u"--admin-group"_s, {u""_s, u" "_s});
     QTest::addRow("default-subprotocol not offered")
         << QStringList{u"--subprotocols"_s, u"ocpp2.1"_s, u"--default-subprotocol"_s, u"ocpp1.6"_s}
@@ -270,7 +276,7 @@ void TestOptions::help()
         QVERIFY(r.output.contains(u"-memprofile=FILE"_s));
     }
     // SPEC's table plus --log-rules, --admin-group, --api-connections
-    QCOMPARE(ws2apid::optionNames().size(), 21);
+    QCOMPARE(ws2apid::optionNames().size(), 22);
 }
 
 void TestOptions::version()

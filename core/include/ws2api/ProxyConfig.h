@@ -46,6 +46,9 @@ struct ProxyConfig
     qint64 maxMessage = 1048576;
     int pingIntervalMs = 30000;
     bool notifyDisconnect = true;
+    // More upgrade-request headers passed on to the connect request, beyond the
+    // SPEC's fixed list (e.g. Client-Cert set by a TLS-terminating balancer).
+    QList<QByteArray> forwardHeaders;
 
     QString cpuProfile;
     QString memProfile;

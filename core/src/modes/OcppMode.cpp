@@ -20,7 +20,7 @@ OcppMode::OcppMode(QByteArray apiBasePath, Settings settings)
 {
 }
 
-void OcppMode::reconfigure(const ProxyConfig &config)
+void OcppMode::reconfigureMode(const ProxyConfig &config)
 {
     // Each applies to CALLs pushed from now on.
     m_settings.callQueue = config.callQueue;

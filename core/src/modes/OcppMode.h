@@ -26,7 +26,6 @@ public:
     ApiRequest connectRequest(const ConnectInfo &info) const override;
     ApiRequest disconnectRequest(const QByteArray &clientId, const QString &reason) const override;
     std::unique_ptr<ModeSession> newSession(ClientSession &session) const override;
-    void reconfigure(const ProxyConfig &config) override;
     PushParse parsePush(const HttpRequest &request) const override;
     PushMessage adminPush(const AdminPush &push) const override;
     QByteArray pushProblem(const PushMessage &push) const override;
@@ -38,6 +37,7 @@ public:
 
 protected:
     bool isAcceptToken(QByteArrayView body) const override;
+    void reconfigureMode(const ProxyConfig &config) override;
 
 private:
     Settings m_settings;

@@ -27,12 +27,24 @@ QByteArray WireMode::apiPath(std::initializer_list<QByteArrayView> encodedSegmen
     return path;
 }
 
-HeaderList WireMode::forwardedHeaders(const ConnectInfo &info)
+void WireMode::reconfigure(const ProxyConfig &config)
+{
+    m_forwardHeaders = config.forwardHeaders;
+    reconfigureMode(config);
+}
+
+HeaderList WireMode::forwardedHeaders(const ConnectInfo &info) const
 {
     static constexpr const char *Passed[] = {"Authorization", "Cookie", "Origin", "User-Agent",
                                              "Sec-WebSocket-Protocol"};
     HeaderList headers;
     for (const char *name : Passed) {
+        for (const QByteArray &value : info.head->headerValues(name))
+            headers.emplaceBack(name, value);
+    }
+    // The daemon's options refuse names that are passed already or that the API
+    // request sets itself.
+    for (const QByteArray &name : m_forwardHeaders) {
         for (const QByteArray &value : info.head->headerValues(name))
             headers.emplaceBack(name, value);
     }

@@ -91,8 +91,8 @@ public:
     virtual ApiRequest disconnectRequest(const QByteArray &clientId, const QString &reason) const = 0;
 
     virtual std::unique_ptr<ModeSession> newSession(ClientSession &session) const = 0;
-    // Called on the worker thread: takes the limits that may change while running.
-    virtual void reconfigure(const ProxyConfig &config) { Q_UNUSED(config); }
+    // Called on the worker thread: takes the settings that may change while running.
+    void reconfigure(const ProxyConfig &config);
     virtual PushParse parsePush(const HttpRequest &request) const = 0;
     // A push from the admin interface, in this mode's terms.
     virtual PushMessage adminPush(const AdminPush &push) const = 0;
@@ -105,12 +105,16 @@ protected:
 
     // The API base path joined with already-encoded segments by exactly one '/'.
     QByteArray apiPath(std::initializer_list<QByteArrayView> encodedSegments) const;
-    // Authorization, Cookie, Origin, User-Agent, Sec-WebSocket-Protocol and
-    // X-Forwarded-For (the client's address appended to any it sent).
-    static HeaderList forwardedHeaders(const ConnectInfo &info);
+    // Authorization, Cookie, Origin, User-Agent, Sec-WebSocket-Protocol, those named
+    // by --forward-headers, and X-Forwarded-For (the client's address appended to
+    // any it sent).
+    HeaderList forwardedHeaders(const ConnectInfo &info) const;
+    // The mode's own part of reconfigure().
+    virtual void reconfigureMode(const ProxyConfig &config) { Q_UNUSED(config); }
 
 private:
     QByteArray m_basePath;  // encoded, without a trailing '/'
+    QList<QByteArray> m_forwardHeaders;
 };
 
 } // namespace ws2api
