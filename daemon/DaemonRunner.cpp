@@ -44,19 +44,23 @@ DaemonRunner::~DaemonRunner()
     m_proxy.reset();
 }
 
-std::optional<int> DaemonRunner::parseArguments(ParsedOptions *options)
+std::optional<int> DaemonRunner::parseArguments(ParsedOptions *options,
+                                                const std::function<void(const QString &)> &reportError)
 {
     QCoreApplication::setApplicationName(u"ws2apid"_s);
     QCoreApplication::setApplicationVersion(daemonVersion());
     QString output;
     int exitCode = 0;
     if (parseOptions(QCoreApplication::arguments(), options, &output, &exitCode) == ParseOutcome::Exit) {
-        std::fputs(qPrintable(output), exitCode == 0 ? stdout : stderr);
+        if (exitCode == 0)
+            std::fputs(qPrintable(output), stdout);
+        else
+            reportError(output.trimmed());
         return exitCode;
     }
     const ws2api::ProxyConfig &config = options->config;
     if (!profiling::available() && (!config.cpuProfile.isEmpty() || !config.memProfile.isEmpty())) {
-        std::fputs("ws2apid: -cpuprofile/-memprofile: built without gperftools\n", stderr);
+        reportError(u"ws2apid: -cpuprofile/-memprofile: built without gperftools"_s);
         return 2;
     }
     return std::nullopt;

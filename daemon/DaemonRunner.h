@@ -31,9 +31,11 @@ public:
 
     // What every host does first, once QCoreApplication exists: names the
     // application and parses its arguments. Returns the exit code when the process is
-    // done already (--help, --version: printed; a bad option: its one-line error,
-    // 2), else nullopt and *options is ready for the runner.
-    static std::optional<int> parseArguments(ParsedOptions *options);
+    // done already (--help, --version: printed on stdout; a bad option: its one-line
+    // error handed to `reportError`, where the host's log goes, and 2), else nullopt
+    // and *options is ready for the runner.
+    static std::optional<int> parseArguments(ParsedOptions *options,
+                                             const std::function<void(const QString &)> &reportError);
 
     // Raises the open-files limit, starts profiling, the proxy (every listener bound,
     // every worker running) and the admin socket. False and *error when one fails;

@@ -9,7 +9,8 @@ build=${WS2API_BUILD_DIR:-build}
 configure_and_build() {
     bash scripts/install-deps
     if [ ! -f "$build/build.ninja" ]; then
-        cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+        # Prefix /usr: the debs (scripts/package.sh deb) pack this same build.
+        cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
     fi
     cmake --build "$build" -- "$@"
 }

@@ -33,9 +33,18 @@ bool stderrIsJournal()
            && stream == QByteArray::number(qulonglong(st.st_dev)) + ':' + QByteArray::number(qulonglong(st.st_ino));
 }
 
+// An error that ends the process, on stderr; in the journal at priority 3 (err),
+// so that `journalctl -p warning` shows why the service did not start.
+void printError(const QString &text)
+{
+    const QString prefix = stderrIsJournal() ? u"<3>"_s : QString();
+    for (const QString &line : text.split(u'\n', Qt::SkipEmptyParts))
+        std::fputs(qPrintable(prefix + line + u'\n'), stderr);
+}
+
 int fail(const QString &message, int code)
 {
-    std::fputs(qPrintable(u"ws2apid: "_s + message + u'\n'), stderr);
+    printError(u"ws2apid: "_s + message);
     return code;
 }
 
@@ -61,7 +70,7 @@ int runHost(int argc, char *argv[])
     ws2api::Proxy::installEventDispatcher();
     QCoreApplication app(argc, argv);
     ParsedOptions options;
-    if (const auto exitCode = DaemonRunner::parseArguments(&options))
+    if (const auto exitCode = DaemonRunner::parseArguments(&options, printError))
         return *exitCode;
     logging::install(stderrIsJournal() ? logging::Sink::Journal : logging::Sink::Plain);
 

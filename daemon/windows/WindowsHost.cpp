@@ -132,18 +132,23 @@ int fail(const QString &message, int code)
     return code;
 }
 
+void printErrorToConsole(const QString &text)
+{
+    std::fputs(qPrintable(text + u'\n'), stderr);
+}
+
+void printErrorToEventLog(const QString &text)
+{
+    writeToEventLog(QtCriticalMsg, text);
+}
+
 } // namespace
 
 int runHost(int argc, char *argv[])
 {
     QCoreApplication app(argc, argv);
-    ParsedOptions options;
-    if (const auto code = DaemonRunner::parseArguments(&options))
-        return *code;
-    logging::install(logging::Sink::Plain);
-
-    DaemonRunner runner(app.arguments(), std::move(options));
-    theRunner = &runner;
+    // First learn whether the service manager started us: a service's errors, a bad
+    // config among them, must reach the Event Log, as nobody reads its stderr.
     // Blocks until the service reports SERVICE_STOPPED; fails at once in a console.
     std::thread dispatcher([] {
         const SERVICE_TABLE_ENTRYW table[] = {{ServiceName, serviceMain}, {nullptr, nullptr}};
@@ -152,9 +157,23 @@ int runHost(int argc, char *argv[])
     });
     const Mode mode = modeKnown.get_future().get();
     if (mode == Mode::Console)
-        ::SetConsoleCtrlHandler(onConsoleEvent, TRUE);
+        logging::install(logging::Sink::Plain);
     else
         logging::install(logging::Sink::EventLog, writeToEventLog);
+
+    ParsedOptions options;
+    if (const auto code = DaemonRunner::parseArguments(
+            &options, mode == Mode::Console ? printErrorToConsole : printErrorToEventLog)) {
+        reportStatus(SERVICE_STOPPED, DWORD(*code));
+        dispatcher.join();
+        return *code;
+    }
+    DaemonRunner runner(app.arguments(), std::move(options));
+    theRunner = &runner;
+    if (mode == Mode::Console)
+        ::SetConsoleCtrlHandler(onConsoleEvent, TRUE);
+    else if (stopRequests.load() > 0)  // the service manager asked before the runner existed
+        QMetaObject::invokeMethod(&runner, &DaemonRunner::stop, Qt::QueuedConnection);
 
     QString error;
     int exitCode = 0;

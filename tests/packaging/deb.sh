@@ -18,22 +18,30 @@ if ! command -v dpkg-deb >/dev/null; then
     exit 77
 fi
 
+# A ws2apid this test did not install is someone's: never purge it. One left by an
+# interrupted run of this test (its marker is still there) is taken away.
+marker=/var/tmp/ws2api-deb-test.installed
+if dpkg-query -W -f='${db:Status-Status}' ws2apid ws2api-admin 2>/dev/null | grep -q installed \
+    && [ ! -e "$marker" ]; then
+    echo "SKIP: ws2apid or ws2api-admin is installed on this machine; this test would replace it"
+    exit 77
+fi
+
 fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { echo "ok: $*"; }
-probe=(/usr/bin/python3 "$PWD/tests/packaging/probe.py")
 work=$(mktemp -d /tmp/ws2api-deb-test.XXXXXX)
-chmod 755 "$work"  # the daemon (user ws2api) reaches the notify socket in it
+chmod 755 "$work"  # the daemon (user ws2api) and the operator (nobody) reach into it
+cp tests/packaging/probe.py "$work/"  # the checkout may be closed to other users
+probe=(/usr/bin/python3 "$work/probe.py")
 daemon_pid=""
 notify_pid=""
 cleanup() {
     [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null || true
     [ -n "$notify_pid" ] && kill "$notify_pid" 2>/dev/null || true
     dpkg --purge ws2api-admin ws2apid >/dev/null 2>&1 || true
-    rm -rf "$work" /run/ws2api
+    rm -rf "$work" /run/ws2api "$marker"
 }
 trap cleanup EXIT
-
-# A package left from an interrupted run would hide what this one installs.
 dpkg --purge ws2api-admin ws2apid >/dev/null 2>&1 || true
 
 bash scripts/package.sh deb >"$work/build.log" 2>&1 || { cat "$work/build.log"; fail "scripts/package.sh deb"; }
@@ -101,6 +109,7 @@ man1=$(zcat "$work/admin-root/usr/share/man/man1/ws2api-admin.1.gz")
 pass "man pages"
 
 # --- install ---------------------------------------------------------------------
+touch "$marker"
 dpkg -i "$daemon_deb" "$admin_deb" >"$work/install.log" 2>&1 || { cat "$work/install.log"; fail "dpkg -i"; }
 getent passwd ws2api >/dev/null || fail "no ws2api user after install"
 getent group ws2api >/dev/null || fail "no ws2api group after install"
@@ -131,11 +140,19 @@ install -d -o ws2api -g ws2api -m 0750 /run/ws2api
 # wins over the file), so the test needs no API and takes no fixed port.
 coproc NOTIFY { exec "${probe[@]}" notify "$work/notify"; }
 notify_pid=$NOTIFY_PID
-read -r -t 10 -u "${NOTIFY[0]}" line && [ "$line" = listening ] || fail "the notify stand-in did not start"
-NOTIFY_SOCKET="$work/notify" setpriv --reuid=ws2api --regid=ws2api --init-groups --inh-caps=-all -- \
-    $exec_start --listen 127.0.0.1:0 --api demo: >"$work/daemon.log" 2>&1 &
+# Bash closes and unsets NOTIFY once the stand-in has exited (after STOPPING=1):
+# read from a copy of its output.
+exec {notify_out}<&"${NOTIFY[0]}"
+read -r -t 10 -u "$notify_out" line && [ "$line" = listening ] || fail "the notify stand-in did not start"
+# The unit's UMask=0027 and LimitNOFILE=1048576 (as far as this machine's hard
+# limit allows); the sandbox itself needs systemd.
+nofile=$(ulimit -Hn)
+[ "$nofile" = unlimited ] || [ "$nofile" -gt 1048576 ] && nofile=1048576
+(umask 0027; NOTIFY_SOCKET="$work/notify" exec prlimit --nofile="$nofile:$nofile" -- \
+    setpriv --reuid=ws2api --regid=ws2api --init-groups --inh-caps=-all -- \
+    $exec_start --listen 127.0.0.1:0 --api demo: >"$work/daemon.log" 2>&1) &
 daemon_pid=$!
-read -r -t 30 -u "${NOTIFY[0]}" line || { cat "$work/daemon.log"; fail "no READY=1 from the daemon"; }
+read -r -t 30 -u "$notify_out" line || { cat "$work/daemon.log"; fail "no READY=1 from the daemon"; }
 [[ "$line" == "READY=1 STATUS="*"listening on 127.0.0.1:"* ]] || fail "first notification: $line"
 port=$(sed -E 's/.*listening on 127\.0\.0\.1:([0-9]+).*/\1/' <<<"$line")
 pass "READY=1 as the ws2api user: $line"
@@ -157,10 +174,19 @@ kill -TERM "$daemon_pid"
 rc=0; wait "$daemon_pid" || rc=$?
 daemon_pid=""
 [ "$rc" -eq 0 ] || { cat "$work/daemon.log"; fail "ws2apid exited $rc on SIGTERM"; }
-read -r -t 10 -u "${NOTIFY[0]}" line && [[ "$line" == STOPPING=1* ]] || fail "no STOPPING=1: $line"
+read -r -t 10 -u "$notify_out" line && [[ "$line" == STOPPING=1* ]] || fail "no STOPPING=1: $line"
 grep -q 'client "CP001" from 127.0.0.1:[0-9]* connected' "$work/daemon.log" || { cat "$work/daemon.log"; fail "no connect line in the log"; }
 pass "SIGTERM: STOPPING=1, exit 0"
 rm -rf /run/ws2api  # what systemd does with a RuntimeDirectory on stop
+
+# --- upgrade: the same packages again, over an edited config -------------------------
+echo "; edited by the operator" >>/etc/ws2api/ws2apid.conf
+chmod 0600 /etc/ws2api/ws2apid.conf
+dpkg -i --force-confold "$daemon_deb" "$admin_deb" >"$work/upgrade.log" 2>&1 || { cat "$work/upgrade.log"; fail "dpkg -i over an install"; }
+grep -q "edited by the operator" /etc/ws2api/ws2apid.conf || fail "the upgrade replaced the edited config"
+[ "$(stat -c '%U:%G %a' /etc/ws2api/ws2apid.conf)" = "root:ws2api 600" ] \
+    || fail "the upgrade reset the config's owner or mode: $(stat -c '%U:%G %a' /etc/ws2api/ws2apid.conf)"
+pass "upgrade: the edited config and its permissions stay"
 
 # --- remove, then purge -------------------------------------------------------------
 installed_files=$( (files "$daemon_deb"; files "$admin_deb") | sed 's/^\.//')
