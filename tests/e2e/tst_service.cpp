@@ -98,6 +98,7 @@ private Q_SLOTS:
     void sighupReloadsTheConfigFile();
     void notifiesSystemd();
     void journalLines();
+    void startFailureIsAnErrorInTheJournal();
     void timestampedLines();
     void connectAndDisconnectLines();
     void apiFaultIsAWarning();
@@ -219,6 +220,35 @@ void TestService::journalLines()
     QVERIFY(contents().contains("<6>ws2api.daemon: ws2apid "));
     QVERIFY(contents().contains("<4>ws2api.daemon: reload: changed threads needs a restart"));
     QVERIFY(!contents().contains(QDate::currentDate().toString(Qt::ISODate).toLatin1()));
+}
+
+// Why the service did not start must pass `journalctl -p warning`: err priority, for
+// a bad option as for a listener that cannot bind.
+void TestService::startFailureIsAnErrorInTheJournal()
+{
+    QTemporaryDir dir;
+    const QString log = dir.filePath(u"stderr"_s);
+    writeFile(log, {});
+    struct stat st = {};
+    QCOMPARE(::stat(QFile::encodeName(log).constData(), &st), 0);
+    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+    environment.insert(u"JOURNAL_STREAM"_s, u"%1:%2"_s.arg(qulonglong(st.st_dev)).arg(qulonglong(st.st_ino)));
+    QTcpServer taken;
+    QVERIFY(taken.listen(QHostAddress::LocalHost));
+    const QStringList bind{u"--listen"_s, u"127.0.0.1:%1"_s.arg(taken.serverPort()), u"--admin"_s, u"none"_s};
+    for (const QStringList &arguments : {QStringList{u"--threads"_s, u"0"_s}, bind}) {
+        writeFile(log, {});
+        QProcess daemon;
+        daemon.setProcessEnvironment(environment);
+        daemon.setStandardErrorFile(log, QIODevice::Append);
+        daemon.start(DaemonPath, arguments);
+        QVERIFY(daemon.waitForFinished(DaemonProcess::StartTimeoutMs));
+        QVERIFY(daemon.exitCode() != 0);
+        QFile file(log);
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        const QByteArray last = file.readAll().trimmed().split('\n').last();
+        QVERIFY2(last.startsWith("<3>ws2apid: "), last.constData());
+    }
 }
 
 // Anywhere else every line starts with an ISO 8601 UTC timestamp and its level.
