@@ -52,9 +52,32 @@ QString errorLine(const QString &message)
     return line + QStringLiteral(" (see --help)\n");
 }
 
+bool hasDisplay(const QCommandLineParser &parser, const QProcessEnvironment &environment)
+{
+    if (!displayFromEnvironment())
+        return true;
+    // A platform (offscreen, vnc, ...) or an X display given to Qt is Qt's to try.
+    if (parser.isSet(QStringLiteral("platform")) || parser.isSet(QStringLiteral("display")))
+        return true;
+    for (const char *name : {"QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY", "WAYLAND_SOCKET"}) {
+        if (!environment.value(QLatin1String(name)).isEmpty())
+            return true;
+    }
+    return false;
+}
+
 } // namespace
 
-CommandLine parseCommandLine(const QStringList &arguments)
+bool displayFromEnvironment()
+{
+#if defined(Q_OS_UNIX) && !defined(Q_OS_DARWIN) && !defined(Q_OS_ANDROID)
+    return true;
+#else
+    return false;
+#endif
+}
+
+CommandLine parseCommandLine(const QStringList &arguments, const QProcessEnvironment &environment)
 {
     const QCommandLineOption socket(
         QStringLiteral("socket"),
@@ -83,6 +106,11 @@ CommandLine parseCommandLine(const QStringList &arguments)
     } else if (!parser.positionalArguments().isEmpty()) {
         result.exitCode = UsageExitCode;
         result.output = errorLine(QStringLiteral("unexpected argument '%1'").arg(parser.positionalArguments().first()));
+    } else if (!hasDisplay(parser, environment)) {
+        result.exitCode = NoDisplayExitCode;
+        result.output = QCoreApplication::applicationName()
+                        + QStringLiteral(": no display: DISPLAY and WAYLAND_DISPLAY are not set (run it in a desktop "
+                                         "session; over SSH use ssh -X)\n");
     } else {
         result.socketName = parser.value(socket).trimmed();
     }

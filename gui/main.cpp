@@ -12,11 +12,13 @@ int main(int argc, char *argv[])
     QCoreApplication::setApplicationName(QStringLiteral("ws2api-admin"));
     QCoreApplication::setApplicationVersion(QStringLiteral(WS2API_VERSION));
 
-    // Before QApplication, which aborts without a display: --help must work without one.
+    // Before QApplication, which aborts without a display: --help must work without one,
+    // and the lack of one is said in a line.
     QStringList arguments;
     for (int i = 0; i < argc; ++i)
         arguments << QString::fromLocal8Bit(argv[i]);
-    const ws2api::gui::CommandLine commandLine = ws2api::gui::parseCommandLine(arguments);
+    const ws2api::gui::CommandLine commandLine =
+        ws2api::gui::parseCommandLine(arguments, QProcessEnvironment::systemEnvironment());
     if (commandLine.exitCode) {
         std::fputs(commandLine.output.toLocal8Bit().constData(), *commandLine.exitCode == 0 ? stdout : stderr);
         return *commandLine.exitCode;

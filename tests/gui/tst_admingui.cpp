@@ -1,8 +1,7 @@
 // ws2api-admin's real widgets against a scripted admin daemon (FakeAdminDaemon):
 // hello and the status bar, stats events, the lazily paged connections table, the
 // filter, pushes in plain and ocpp mode, disconnecting a row, and reconnecting by
-// itself when the daemon restarts or starts late; and the built binary's command line
-// where there is no display.
+// itself when the daemon restarts or starts late. The command line: tst_admincommandline.
 #include <QCompleter>
 #include <QHeaderView>
 #include <QScrollBar>
@@ -10,7 +9,6 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPlainTextEdit>
-#include <QProcess>
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QStandardPaths>
@@ -21,7 +19,6 @@
 #include <memory>
 
 #include "AdminClient.h"
-#include "CommandLine.h"
 #include "ConnectionsModel.h"
 #include "CountersPanel.h"
 #include "FakeAdminDaemon.h"
@@ -268,58 +265,6 @@ private Q_SLOTS:
         QCOMPARE(body.value(QStringLiteral("payload")).toObject(), (QJsonObject{{QStringLiteral("type"), QStringLiteral("Hard")}}));
         QVERIFY(!body.contains(QStringLiteral("message")));
         QTRY_VERIFY(child<QLabel>(panel, "outcomeLabel")->text().contains(QStringLiteral("200")));
-    }
-
-    void commandLineWorksWithoutADisplay_data()
-    {
-        QTest::addColumn<QStringList>("arguments");
-        QTest::addColumn<int>("exitCode");
-        QTest::addColumn<QString>("expected");  // in stdout when 0, else in stderr
-        QTest::addRow("help") << QStringList{QStringLiteral("--help")} << 0 << QStringLiteral("Usage: ws2api-admin [options]");
-        QTest::addRow("-h") << QStringList{QStringLiteral("-h")} << 0 << MainWindow::SystemSocketPath;
-        QTest::addRow("version") << QStringList{QStringLiteral("--version")} << 0 << QStringLiteral("ws2api-admin 0.");
-        QTest::addRow("Qt's own option") << QStringList{QStringLiteral("-platform"), QStringLiteral("xcb"), QStringLiteral("-v")}
-                                         << 0 << QStringLiteral("ws2api-admin 0.");
-        QTest::addRow("unknown option") << QStringList{QStringLiteral("--bogus")} << 2
-                                        << QStringLiteral("ws2api-admin: Unknown option 'bogus'.");
-        QTest::addRow("no value") << QStringList{QStringLiteral("--socket")} << 2 << QStringLiteral("ws2api-admin: ");
-        QTest::addRow("stray argument") << QStringList{QStringLiteral("ws2apid")} << 2 << QStringLiteral("'ws2apid'");
-    }
-
-    void commandLineWorksWithoutADisplay()
-    {
-        QFETCH(QStringList, arguments);
-        QFETCH(int, exitCode);
-        QFETCH(QString, expected);
-        // As on a build machine running help2man: no display, no platform chosen.
-        QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
-        for (const char *name : {"DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"})
-            environment.remove(QLatin1String(name));
-        QProcess process;
-        process.setProcessEnvironment(environment);
-        process.start(QStringLiteral(WS2API_ADMIN_BINARY), arguments);
-        QVERIFY(process.waitForFinished(60000));
-        const QString out = QString::fromLocal8Bit(process.readAllStandardOutput());
-        const QString err = QString::fromLocal8Bit(process.readAllStandardError());
-        QCOMPARE(process.exitStatus(), QProcess::NormalExit);  // not SIGABRT
-        QVERIFY2(process.exitCode() == exitCode, qPrintable(out + err));
-        QVERIFY2((exitCode == 0 ? out : err).contains(expected), qPrintable(out + err));
-        if (exitCode != 0) {
-            QVERIFY(out.isEmpty());
-            QCOMPARE(err.count(QLatin1Char('\n')), 1);  // one line
-        }
-    }
-
-    void commandLineTakesTheSocket()
-    {
-        const QString program = QStringLiteral("ws2api-admin");
-        CommandLine parsed = parseCommandLine({program, QStringLiteral("--socket"), QStringLiteral("/tmp/x.sock"),
-                                               QStringLiteral("-style"), QStringLiteral("fusion")});
-        QVERIFY(!parsed.exitCode);
-        QCOMPARE(parsed.socketName, QStringLiteral("/tmp/x.sock"));
-        parsed = parseCommandLine({program});
-        QVERIFY(!parsed.exitCode);
-        QVERIFY(parsed.socketName.isEmpty());
     }
 
     void defaultSocketIsThePackagedDaemonsWhenItExists()
