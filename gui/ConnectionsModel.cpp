@@ -245,6 +245,7 @@ void ConnectionsModel::onPageReply(int page, quint64 generation, const admin::In
         Q_EMIT fetchFailed(reply.errorMessage);
         return;
     }
+    Q_EMIT pageAboutToLoad();
     QList<Row> rows;
     const QJsonArray items = reply.body.value(QStringLiteral("items")).toArray();
     rows.reserve(items.size());
@@ -268,6 +269,8 @@ void ConnectionsModel::onPageReply(int page, quint64 generation, const admin::In
     const int last = std::min(first + PageSize, m_total) - 1;
     if (last >= first)
         Q_EMIT dataChanged(index(first, 0), index(last, ColumnCount - 1));
+    const auto loaded = m_pages.constFind(page);
+    Q_EMIT pageLoaded(first, loaded == m_pages.cend() ? 0 : int(std::min<qsizetype>(loaded->size(), m_total - first)));
 }
 
 void ConnectionsModel::applyTotal(int total)

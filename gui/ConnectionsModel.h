@@ -54,6 +54,13 @@ public:
 Q_SIGNALS:
     void totalChanged(int total);
     void fetchFailed(const QString &error);
+    // Around one reply: in between, rows are inserted or removed at the end and the
+    // page's rows change. Every row may now hold another client than before: a view
+    // that keeps something by row (its selection) must look again after pageLoaded.
+    void pageAboutToLoad();
+    // The rows from `first` on, `count` of them, are what the daemon listed just now,
+    // one snapshot, in its (natural ClientId) order; `count` is 0 for an empty listing.
+    void pageLoaded(int first, int count);
 
 private:
     struct Row

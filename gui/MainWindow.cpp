@@ -6,10 +6,10 @@
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QHeaderView>
-#include <QItemSelectionModel>
 #include <QLabel>
 #include <QLineEdit>
 #include <QLocale>
+#include <QMessageBox>
 #include <QPointer>
 #include <QPushButton>
 #include <QScreen>
@@ -21,6 +21,7 @@
 #include <QVBoxLayout>
 
 #include "AdminClient.h"
+#include "ConnectionSelection.h"
 #include "ConnectionsModel.h"
 #include "CountersPanel.h"
 #include "PushPanel.h"
@@ -46,6 +47,21 @@ QString uptimeText(qint64 s)
     if (s < 86400)
         return MainWindow::tr("%1 h %2 min").arg(s / 3600).arg(s % 3600 / 60, 2, 10, QLatin1Char('0'));
     return MainWindow::tr("%1 d %2 h").arg(s / 86400).arg(s % 86400 / 3600);
+}
+
+// Names every client for up to this many; beyond, a count says how many more.
+constexpr int NamedInQuestion = 10;
+
+QString disconnectQuestion(const QStringList &ids)
+{
+    if (ids.size() == 1)
+        return MainWindow::tr("Disconnect %1?").arg(ids.first());
+    QString text = MainWindow::tr("Disconnect these %1 clients?").arg(ids.size());
+    for (const QString &id : ids.mid(0, NamedInQuestion))
+        text += QLatin1Char('\n') + id;
+    if (ids.size() > NamedInQuestion)
+        text += QLatin1Char('\n') + MainWindow::tr("… and %1 more").arg(ids.size() - NamedInQuestion);
+    return text;
 }
 
 QGroupBox *group(const QString &title, QWidget *content, QWidget *parent)
@@ -177,17 +193,14 @@ QWidget *MainWindow::buildConnectionsPane()
     m_table->setContextMenuPolicy(Qt::ActionsContextMenu);
     connect(m_disconnectAction, &QAction::triggered, this, &MainWindow::disconnectSelected);
     connect(disconnectButton, &QPushButton::clicked, m_disconnectAction, &QAction::trigger);
-    // The row an operator picks is the client they mean, for a push as for a disconnect.
-    // A click moves the current row before selecting it, a key selects before moving:
-    // whichever comes second sees the current row selected.
-    const auto takePickedRow = [this] {
-        const int row = m_table->selectionModel()->currentIndex().row();
-        const QString id = m_model->clientIdAt(row);
-        if (!id.isEmpty() && m_table->selectionModel()->isRowSelected(row))
-            m_push->setClientId(id);
-    };
-    connect(m_table->selectionModel(), &QItemSelectionModel::currentRowChanged, this, takePickedRow);
-    connect(m_table->selectionModel(), &QItemSelectionModel::selectionChanged, this, takePickedRow);
+    // The row an operator picks is the client they mean, for a push as for a disconnect,
+    // wherever later refreshes move it.
+    m_selection = new ConnectionSelection(m_model, m_table->selectionModel(), this);
+    connect(m_selection, &ConnectionSelection::picked, m_push, &PushPanel::setClientId);
+    connect(m_selection, &ConnectionSelection::dropped, this, [this](const QStringList &ids) {
+        statusBar()->showMessage(tr("No longer listed, so no longer selected: %1").arg(ids.join(QStringLiteral(", "))),
+                                 6000);
+    });
     m_filterTimer.setSingleShot(true);
     m_filterTimer.setInterval(FilterDelayMs);
     connect(m_filter, &QLineEdit::textChanged, &m_filterTimer, qOverload<>(&QTimer::start));
@@ -315,24 +328,43 @@ void MainWindow::updateTotal()
 
 void MainWindow::disconnectSelected()
 {
-    QStringList ids;
-    const QModelIndexList rows = m_table->selectionModel()->selectedRows();
-    for (const QModelIndex &row : rows) {
-        const QString id = m_model->clientIdAt(row.row());
-        if (!id.isEmpty())
-            ids << id;
-    }
+    const QStringList ids = m_selection->clientIds();
     if (ids.isEmpty()) {
         statusBar()->showMessage(tr("Select the connections to close first."), 4000);
         return;
     }
+    // Closing a charger's connection is a real act: it is named before it happens, and
+    // what goes is what was named, whatever the table does meanwhile. Not exec(): the
+    // table keeps refreshing while the question is open.
+    delete m_confirmation;
+    auto *box = new QMessageBox(QMessageBox::Question, tr("Disconnect"), disconnectQuestion(ids),
+                                QMessageBox::Yes | QMessageBox::Cancel, this);
+    box->setObjectName(QStringLiteral("disconnectConfirmation"));
+    box->setTextFormat(Qt::PlainText);  // a ClientId is the client's own text
+    box->setInformativeText(tr("The daemon closes the WebSocket now; the client may connect again."));
+    box->button(QMessageBox::Yes)->setText(tr("&Disconnect"));
+    box->setDefaultButton(QMessageBox::Cancel);
+    box->setEscapeButton(QMessageBox::Cancel);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    connect(box, &QMessageBox::finished, this, [this, box, ids] {
+        if (box->clickedButton() == box->button(QMessageBox::Yes))
+            closeConnections(ids);
+    });
+    m_confirmation = box;
+    box->open();
+}
+
+void MainWindow::closeConnections(const QStringList &clientIds)
+{
     QPointer<MainWindow> self(this);
-    for (const QString &id : std::as_const(ids)) {
+    for (const QString &id : clientIds) {
         const QJsonObject body{{QStringLiteral("clientId"), id},
                                {QStringLiteral("reason"), QStringLiteral("closed from ws2api-admin")}};
         m_client->request(QStringLiteral("disconnect"), body, [self, id](const admin::Incoming &reply) {
             if (!self)
                 return;
+            if (reply.ok)
+                self->m_selection->forget(id);
             self->statusBar()->showMessage(reply.ok ? tr("Disconnected %1").arg(id)
                                                     : tr("Could not disconnect %1: %2").arg(id, reply.errorMessage),
                                            6000);

@@ -4,11 +4,13 @@
 #include <QIcon>
 #include <QJsonObject>
 #include <QMainWindow>
+#include <QPointer>
 #include <QTimer>
 
 class QAction;
 class QLabel;
 class QLineEdit;
+class QMessageBox;
 class QPushButton;
 class QSplitter;
 class QTableView;
@@ -17,13 +19,15 @@ class QToolBar;
 namespace ws2api::gui {
 
 class AdminClient;
+class ConnectionSelection;
 class ConnectionsModel;
 class CountersPanel;
 class PushPanel;
 class RateChart;
 
 // ws2api-admin's window: a connection bar (the daemon's socket name, remembered),
-// the paged connections table with a filter and "Disconnect selected", the rate chart
+// the paged connections table with a filter and "Disconnect selected" (the selection
+// is of ClientIds, see ConnectionSelection; a disconnect asks first), the rate chart
 // and counters fed by `stats` events, the push panel, and a status bar that says
 // which daemon is attached or that the client is retrying.
 class MainWindow : public QMainWindow
@@ -75,6 +79,7 @@ private:
     void onDisconnected();
     void updateStatus();
     void disconnectSelected();
+    void closeConnections(const QStringList &clientIds);
     void updateTotal();
     void setDefaultColumnWidths();
 
@@ -85,6 +90,8 @@ private:
     QLineEdit *m_filter = nullptr;
     QLabel *m_totalLabel = nullptr;
     QTableView *m_table = nullptr;
+    ConnectionSelection *m_selection = nullptr;
+    QPointer<QMessageBox> m_confirmation;
     QAction *m_disconnectAction = nullptr;
     RateChart *m_chart = nullptr;
     CountersPanel *m_counters = nullptr;

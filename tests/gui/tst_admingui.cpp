@@ -1,27 +1,26 @@
 // ws2api-admin's real widgets against a scripted admin daemon (FakeAdminDaemon):
 // hello and the status bar, stats events, the lazily paged connections table, the
-// filter, pushes in plain and ocpp mode, disconnecting a row, and reconnecting by
-// itself when the daemon restarts or starts late. The command line: tst_admincommandline.
+// filter, pushes in plain and ocpp mode, and reconnecting by itself when the daemon
+// restarts or starts late. Picking and disconnecting rows: tst_adminselection; the
+// command line: tst_admincommandline.
 #include <QCompleter>
 #include <QHeaderView>
 #include <QScrollBar>
-#include <QSettings>
 #include <QLabel>
 #include <QLineEdit>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSignalSpy>
-#include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTableView>
 #include <QTest>
-#include <QUuid>
 #include <memory>
 
 #include "AdminClient.h"
 #include "ConnectionsModel.h"
 #include "CountersPanel.h"
 #include "FakeAdminDaemon.h"
+#include "GuiTestSupport.h"
 #include "MainWindow.h"
 #include "PushPanel.h"
 #include "RateChart.h"
@@ -31,20 +30,6 @@ using namespace ws2api::gui;
 using namespace ws2api::test;
 
 namespace {
-
-QString uniqueSocketName()
-{
-    return QStringLiteral("ws2api-admin-test-") + QUuid::createUuid().toString(QUuid::Id128).left(12);
-}
-
-template <typename T>
-T *child(QWidget *parent, const char *name)
-{
-    T *found = parent->findChild<T *>(QLatin1String(name));
-    if (!found)
-        qFatal("no child %s", name);
-    return found;
-}
 
 QJsonObject statsBody(int n)
 {
@@ -68,31 +53,15 @@ class TestAdminGui : public QObject
 private:
     QString m_name;
 
-    std::unique_ptr<MainWindow> openWindow()
-    {
-        auto window = std::make_unique<MainWindow>(m_name);
-        window->client()->setRetryDelays(20, 200);
-        window->show();
-        if (!QTest::qWaitForWindowExposed(window.get()))
-            qWarning("window not exposed");
-        return window;
-    }
+    std::unique_ptr<MainWindow> openWindow() { return test::openWindow(m_name); }
 
 private Q_SLOTS:
-    void initTestCase()
-    {
-        // MainWindow remembers the socket name and layout in QSettings: keep them out
-        // of the user's real configuration.
-        QStandardPaths::setTestModeEnabled(true);
-        QCoreApplication::setOrganizationName(QStringLiteral("ws2api-test"));
-        QCoreApplication::setApplicationName(QStringLiteral("tst_admingui"));
-    }
+    void initTestCase() { useTestSettings(QStringLiteral("tst_admingui")); }
 
     void init()
     {
         m_name = uniqueSocketName();
-        // Every window starts as on a first run: default size, nothing remembered.
-        QSettings().clear();
+        forgetSettings();
     }
 
     void helloShowsTheDaemonInTheStatusBar()
@@ -361,27 +330,6 @@ private Q_SLOTS:
         QVERIFY(w->statusText().contains(otherName));
     }
 
-    void selectingARowFillsThePushClientId()
-    {
-        FakeAdminDaemon daemon;
-        daemon.total = 10;
-        QVERIFY(daemon.listen(m_name));
-        auto w = openWindow();
-        QTableView *view = w->connectionsView();
-        QTRY_VERIFY(w->connectionsModel()->isLoaded(9));
-        auto *clientId = child<QLineEdit>(w->pushPanel(), "clientIdEdit");
-        const QRect row3 = view->visualRect(w->connectionsModel()->index(3, ConnectionsModel::Remote));
-        QTest::mouseClick(view->viewport(), Qt::LeftButton, {}, row3.center());
-        QCOMPARE(clientId->text(), QStringLiteral("cp-000003"));
-        QTest::keyClick(view, Qt::Key_Down);
-        QCOMPARE(clientId->text(), QStringLiteral("cp-000004"));
-        // The push and the disconnect aim at the same client.
-        QTest::mouseClick(child<QPushButton>(w.get(), "disconnectButton"), Qt::LeftButton);
-        QTRY_COMPARE(daemon.count(QStringLiteral("disconnect")), 1);
-        QCOMPARE(daemon.requests(QStringLiteral("disconnect")).first().body.value(QStringLiteral("clientId")).toString(),
-                 clientId->text());
-    }
-
     void clientIdCompletionsAreInNaturalOrder()
     {
         FakeAdminDaemon daemon;
@@ -474,20 +422,6 @@ private Q_SLOTS:
         QCOMPARE(daemon.requests(QStringLiteral("push")).last().body.value(QStringLiteral("messageId")).toString(),
                  QStringLiteral("reset-42"));
         QTRY_VERIFY2(outcome->text().contains(QStringLiteral("reset-42")), qPrintable(outcome->text()));
-    }
-
-    void disconnectSelectedSendsDisconnect()
-    {
-        FakeAdminDaemon daemon;
-        daemon.total = 10;
-        QVERIFY(daemon.listen(m_name));
-        auto w = openWindow();
-        QTRY_VERIFY(w->connectionsModel()->isLoaded(3));
-        w->connectionsView()->selectRow(3);
-        QTest::mouseClick(child<QPushButton>(w.get(), "disconnectButton"), Qt::LeftButton);
-        QTRY_COMPARE(daemon.count(QStringLiteral("disconnect")), 1);
-        QCOMPARE(daemon.requests(QStringLiteral("disconnect")).first().body.value(QStringLiteral("clientId")).toString(),
-                 QStringLiteral("cp-000003"));
     }
 
     void reconnectsAndSaysHelloAgainAfterADaemonRestart()
