@@ -98,7 +98,10 @@ MainWindow::MainWindow(const QString &socketName, QWidget *parent)
 
     m_status = new QLabel(this);
     m_status->setObjectName(QStringLiteral("daemonStatus"));
-    statusBar()->addPermanentWidget(m_status, 1);
+    // Not a permanent widget: that one would take the whole width and leave the status
+    // bar's messages (disconnected, no longer selected) no room to be seen; this one
+    // makes way for a message while it shows.
+    statusBar()->addWidget(m_status, 1);
 
     connect(m_client, &AdminClient::connected, this, &MainWindow::onConnected);
     connect(m_client, &AdminClient::disconnected, this, &MainWindow::onDisconnected);

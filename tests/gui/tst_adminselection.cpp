@@ -4,6 +4,7 @@
 // panel and "Disconnect selected" must stay with the picked client, let go of it when
 // it leaves, and never land on another one. A disconnect asks first, naming it.
 #include <QItemSelectionModel>
+#include <QLabel>
 #include <QLineEdit>
 #include <QMessageBox>
 #include <QPushButton>
@@ -175,6 +176,12 @@ private Q_SLOTS:
         QVERIFY(!w->connectionsView()->currentIndex().isValid());  // no cursor on CP-10 either
         QVERIFY2(w->statusBar()->currentMessage().contains(QStringLiteral("CP-2")),
                  qPrintable(w->statusBar()->currentMessage()));
+        // Shown in the daemon status's place, which comes back after it; a permanent
+        // status would leave the message no room at all.
+        auto *daemonStatus = child<QLabel>(w.get(), "daemonStatus");
+        QVERIFY(!daemonStatus->isVisible());
+        w->statusBar()->clearMessage();
+        QVERIFY(daemonStatus->isVisible());
         QCOMPARE(pushClientId->text(), QStringLiteral("CP-2"));  // still the one picked, never CP-10
 
         QTest::mouseClick(child<QPushButton>(w.get(), "disconnectButton"), Qt::LeftButton);
