@@ -265,7 +265,8 @@ QWidget *MainWindow::buildStatsPane()
 void MainWindow::connectToDaemon(const QString &socketName, bool remember)
 {
     // Another daemon: its numbers must not read as the continuation of this one's.
-    if (socketName != m_client->socketName()) {
+    const bool another = socketName != m_client->socketName();
+    if (another) {
         m_chart->clear();
         m_counters->clear();
     }
@@ -274,6 +275,9 @@ void MainWindow::connectToDaemon(const QString &socketName, bool remember)
         QSettings().setValue(SocketKey, socketName);
     m_hello = {};
     m_client->connectTo(socketName);
+    // After connectTo(): a push it cut short reports that first, about the old daemon.
+    if (another)
+        m_push->clearOutcome();
     updateStatus();
 }
 

@@ -13,6 +13,7 @@
 #include <QStringListModel>
 #include <QUuid>
 #include <algorithm>
+#include <utility>
 
 #include "AdminClient.h"
 #include "ClientIdOrder.h"
@@ -47,6 +48,9 @@ PushPanel::PushPanel(AdminClient *client, QWidget *parent)
     });
     connect(m_client, &AdminClient::disconnected, this, [this] {
         m_completions->setStringList({});
+        // A push in flight has just been told "disconnected" (before this signal).
+        if (!std::exchange(m_outcomeCutShort, false))
+            clearOutcome();
         updateSendButton();
     });
     setOcppMode(false);
@@ -190,6 +194,7 @@ void PushPanel::send()
             self->showOutcome(false, tr("Error %1: %2").arg(reply.errorCode, reply.errorMessage));
         else
             self->showOutcome(true, self->successText(body, reply.body));
+        self->m_outcomeCutShort = !reply.ok && reply.errorCode == QLatin1String("disconnected");
     });
 }
 
@@ -214,6 +219,13 @@ void PushPanel::showOutcome(bool ok, const QString &text)
     m_outcome->setStyleSheet(ok ? QString() : errorStyle());
     m_outcome->setText(text);
     Q_EMIT pushFinished(ok, text);
+}
+
+void PushPanel::clearOutcome()
+{
+    m_outcomeCutShort = false;
+    m_outcome->setStyleSheet({});
+    m_outcome->clear();
 }
 
 void PushPanel::showInputError(const QString &text)

@@ -23,6 +23,9 @@ class AdminClient;
 // carry it: the operator sees the one the API's CALLRESULT will name.
 // ClientIds complete from a small `connections` query with what has been typed,
 // never from the whole (possibly huge) table, in natural order (CP-2 before CP-10).
+// A push's outcome is about the daemon that answered: it goes when that connection
+// does, unless the drop is what cut the push short (that is news, shown until the
+// next drop or another socket).
 class PushPanel : public QWidget
 {
     Q_OBJECT
@@ -35,6 +38,8 @@ public:
     void setOcppMode(bool ocpp);
     bool isOcppMode() const { return m_ocpp; }
     void setClientId(const QString &clientId);
+    // Forgets the last push's outcome, e.g. when another daemon is chosen.
+    void clearOutcome();
     QCompleter *completer() const { return m_completer; }
 
 Q_SIGNALS:
@@ -66,6 +71,8 @@ private:
     QStringListModel *m_completions = nullptr;
     QTimer m_completionTimer;
     bool m_sending = false;
+    // The outcome shown is a push the connection's loss cut short.
+    bool m_outcomeCutShort = false;
 };
 
 } // namespace ws2api::gui

@@ -194,6 +194,41 @@ private Q_SLOTS:
         QTRY_VERIFY(outcome->text().contains(QStringLiteral("unknown_client")));
     }
 
+    void pushOutcomeGoesWithTheDaemonItCameFrom()
+    {
+        auto daemon = std::make_unique<FakeAdminDaemon>();
+        QVERIFY(daemon->listen(m_name));
+        auto w = openWindow();
+        QTRY_VERIFY(w->client()->isConnected());
+        PushPanel *panel = w->pushPanel();
+        auto *outcome = child<QLabel>(panel, "outcomeLabel");
+        auto *send = child<QPushButton>(panel, "sendButton");
+        QTest::keyClicks(child<QLineEdit>(panel, "clientIdEdit"), QStringLiteral("cp-000007"));
+        QTest::keyClicks(child<QPlainTextEdit>(panel, "messageEdit"), QStringLiteral("hello"));
+        QTest::mouseClick(send, Qt::LeftButton);
+        QTRY_VERIFY(outcome->text().contains(QStringLiteral("200")));
+
+        // The daemon goes (or restarts): what it said about that push is history.
+        daemon->shutdown();
+        QTRY_VERIFY(!w->client()->isConnected());
+        QCOMPARE(outcome->text(), QString());
+
+        // A push the drop cut short says so, until another socket is chosen.
+        daemon = std::make_unique<FakeAdminDaemon>();
+        daemon->unanswered.insert(QStringLiteral("push"));
+        QVERIFY(daemon->listen(m_name));
+        QTRY_VERIFY(w->client()->isConnected());
+        QTest::mouseClick(send, Qt::LeftButton);
+        QTRY_COMPARE(daemon->count(QStringLiteral("push")), 1);
+        daemon->shutdown();
+        QTRY_VERIFY2(outcome->text().contains(QStringLiteral("disconnected")), qPrintable(outcome->text()));
+        auto *socketEdit = child<QLineEdit>(w.get(), "socketEdit");
+        socketEdit->clear();
+        QTest::keyClicks(socketEdit, uniqueSocketName());
+        QTest::mouseClick(child<QPushButton>(w.get(), "connectButton"), Qt::LeftButton);
+        QCOMPARE(outcome->text(), QString());
+    }
+
     void ocppPushValidatesThePayloadBeforeSending()
     {
         FakeAdminDaemon daemon;
