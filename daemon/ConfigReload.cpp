@@ -46,6 +46,7 @@ const Field Fields[] = {
     atRestart<&ProxyConfig::hasPushListener, &ProxyConfig::pushAddress, &ProxyConfig::pushPort>(
         "push-listen"_L1),
     atRestart<&ProxyConfig::demoApi, &ProxyConfig::api>("api"_L1),
+    atRestart<&ProxyConfig::apiCaFile, &ProxyConfig::apiCaCertificates>("api-ca"_L1),
     atRestart<&ProxyConfig::mode>("mode"_L1),
     atRestart<&ProxyConfig::threads>("threads"_L1),
     atRestart<&ProxyConfig::adminName>("admin"_L1),

@@ -4,10 +4,11 @@
 #include <QFile>
 #include <QMap>
 #include <QSettings>
-
-#include <algorithm>
+#include <QSslCertificate>
 #include <QThread>
 #include <QUrl>
+
+#include <algorithm>
 
 #include <climits>
 
@@ -89,6 +90,23 @@ bool setListen(const QString &value, ParsedOptions *out, QString *why)
     return parseEndpoint(value, &out->config.listenAddress, &out->config.listenPort, why);
 }
 
+bool setApiCa(const QString &value, ParsedOptions *out, QString *why)
+{
+    QFile file(value);
+    if (!file.open(QIODevice::ReadOnly)) {
+        *why = u"cannot read %1: %2"_s.arg(quoted(value), file.errorString());
+        return false;
+    }
+    const QList<QSslCertificate> certificates = QSslCertificate::fromData(file.readAll(), QSsl::Pem);
+    if (certificates.isEmpty()) {
+        *why = u"%1 holds no PEM certificate"_s.arg(quoted(value));
+        return false;
+    }
+    out->config.apiCaFile = value;
+    out->config.apiCaCertificates = certificates;
+    return true;
+}
+
 bool setPushListen(const QString &value, ParsedOptions *out, QString *why)
 {
     out->config.hasPushListener = true;
@@ -102,15 +120,11 @@ bool setApi(const QString &value, ParsedOptions *out, QString *why)
         return true;
     }
     const QUrl url(value, QUrl::StrictMode);
-    if (url.scheme() == u"https") {
-        *why = u"https API URLs are not supported (%1)"_s.arg(quoted(value));
-        return false;
-    }
     // The API paths are appended to this URL, so a query, fragment or credentials
     // would end up in the wrong place of every request.
-    if (!url.isValid() || url.scheme() != u"http" || url.host().isEmpty()
+    if (!url.isValid() || (url.scheme() != u"http" && url.scheme() != u"https") || url.host().isEmpty()
         || !url.userInfo().isEmpty() || url.hasQuery() || url.hasFragment()) {
-        *why = u"%1 is not http://host[:port][/path] or demo:"_s.arg(quoted(value));
+        *why = u"%1 is not http(s)://host[:port][/path] or demo:"_s.arg(quoted(value));
         return false;
     }
     out->config.api = url;
@@ -351,8 +365,10 @@ const OptionSpec Specs[] = {
     {"listen"_L1, "ADDR:PORT"_L1, "WebSocket listener; also pushes, /metrics and /healthz "
      "unless --push-listen is set. IPv6 as [::1]:4000, :4000 for all addresses "
      "(default :4000, every IPv4 and IPv6 address)."_L1, setListen},
-    {"api"_L1, "URL"_L1, "API base URL, http://host[:port][/path], or demo: for the built-in "
+    {"api"_L1, "URL"_L1, "API base URL, http(s)://host[:port][/path], or demo: for the built-in "
      "echo API (default http://127.0.0.1:5000/)."_L1, setApi},
+    {"api-ca"_L1, "FILE"_L1, "PEM CA certificates that an https API's certificate must chain to "
+     "(default: the system's store)."_L1, setApiCa},
     {"mode"_L1, "plain|ocpp"_L1, "Wire mode (default plain)."_L1, setMode},
     {"push-listen"_L1, "ADDR:PORT"_L1, "Separate listener for pushes, /metrics and /healthz "
      "(default: the --listen one)."_L1, setPushListen},

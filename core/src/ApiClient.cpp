@@ -231,7 +231,7 @@ void ApiClientPrivate::dispatch()
 
 ApiConnection *ApiClientPrivate::newConnection()
 {
-    auto *connection = new ApiConnection(this, m_config.maxResponseBody);
+    auto *connection = new ApiConnection(this, m_config);
     m_connections.push_back(connection);
     return connection;
 }

@@ -3,6 +3,7 @@
 #include <QByteArray>
 #include <QList>
 #include <QObject>
+#include <QSslCertificate>
 #include <QPair>
 #include <QString>
 #include <functional>
@@ -48,6 +49,10 @@ struct ApiClientConfig
     int timeoutMs = 10000;       // from send() to a complete response
     qint64 maxResponseBody = 1 << 20;
     int idleTimeoutMs = 4000;    // close a pooled connection unused this long
+    // https: TLS to the API, its certificate checked against caCertificates (empty:
+    // the system's store) and `host`.
+    bool tls = false;
+    QList<QSslCertificate> caCertificates;
 };
 
 class ApiClientPrivate;

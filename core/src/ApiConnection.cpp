@@ -1,6 +1,8 @@
 #include "ApiConnection.h"
 
 #include <QMetaObject>
+#include <QSslConfiguration>
+#include <QSslSocket>
 
 namespace ws2api {
 
@@ -40,25 +42,38 @@ const http_parser_settings ApiConnection::s_settings = {
     nullptr,
 };
 
-ApiConnection::ApiConnection(ApiConnectionOwner *owner, qint64 maxResponseBody)
+ApiConnection::ApiConnection(ApiConnectionOwner *owner, const ApiClientConfig &config)
     : m_owner(owner)
-    , m_maxBody(maxResponseBody)
+    , m_tls(config.tls)
+    , m_maxBody(config.maxResponseBody)
 {
+    if (m_tls) {
+        auto socket = std::make_unique<QSslSocket>();
+        QSslConfiguration tls = QSslConfiguration::defaultConfiguration();
+        tls.setProtocol(QSsl::TlsV1_2OrLater);
+        tls.setPeerVerifyMode(QSslSocket::VerifyPeer);
+        if (!config.caCertificates.isEmpty())
+            tls.setCaCertificates(config.caCertificates);
+        socket->setSslConfiguration(tls);
+        m_socket = std::move(socket);
+    } else {
+        m_socket = std::make_unique<DirectTcpSocket>();
+    }
     http_parser_init(&m_parser, HTTP_RESPONSE);
     m_parser.data = this;
-    connect(&m_socket, &QTcpSocket::connected, this, [this] {
+    connect(m_socket.get(), &QTcpSocket::connected, this, [this] {
         // Small requests and responses: Nagle would only add latency.
-        m_socket.setSocketOption(QAbstractSocket::LowDelayOption, 1);
+        m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
     });
-    connect(&m_socket, &QTcpSocket::readyRead, this, [this] {
+    connect(m_socket.get(), &QTcpSocket::readyRead, this, [this] {
         HandlingScope scope(m_handling);
         readResponse();
     });
-    connect(&m_socket, &QTcpSocket::disconnected, this, [this] {
+    connect(m_socket.get(), &QTcpSocket::disconnected, this, [this] {
         HandlingScope scope(m_handling);
         onDisconnected();
     });
-    connect(&m_socket, &QTcpSocket::errorOccurred, this, [this](QAbstractSocket::SocketError error) {
+    connect(m_socket.get(), &QTcpSocket::errorOccurred, this, [this](QAbstractSocket::SocketError error) {
         HandlingScope scope(m_handling);
         onError(error);
     });
@@ -80,11 +95,14 @@ void ApiConnection::start(const QString &host, quint16 port, PendingRequest requ
     http_parser_init(&m_parser, HTTP_RESPONSE);
     m_parser.data = this;
 
-    if (m_socket.state() == QAbstractSocket::UnconnectedState) {
+    if (m_socket->state() == QAbstractSocket::UnconnectedState) {
         // connectToHost() may report a refused connection synchronously; the owner
         // must only hear from us from the event loop, so such an error waits a turn.
         m_inConnect = true;
-        m_socket.connectToHost(host, port);
+        if (m_tls)
+            static_cast<QSslSocket *>(m_socket.get())->connectToHostEncrypted(host, port);
+        else
+            m_socket->connectToHost(host, port);
         m_inConnect = false;
         if (!m_deferredError.isEmpty()) {
             QMetaObject::invokeMethod(
@@ -97,9 +115,10 @@ void ApiConnection::start(const QString &host, quint16 port, PendingRequest requ
             return;
         }
     }
-    // Buffered by QTcpSocket and flushed once connected when the connection is new.
+    // Buffered by the socket and flushed once connected (TLS: encrypted) when the
+    // connection is new.
     // From 4 KiB up the socket shares the QByteArray instead of copying it.
-    m_socket.write(m_request->wire);
+    m_socket->write(m_request->wire);
 }
 
 PendingRequest ApiConnection::takeRequest()
@@ -116,8 +135,8 @@ void ApiConnection::close()
         return;
     m_closed = true;
     m_reusable = false;
-    m_socket.disconnect(this);
-    m_socket.abort();
+    m_socket->disconnect(this);
+    m_socket->abort();
 }
 
 bool ApiConnection::readResponse()
@@ -126,7 +145,7 @@ bool ApiConnection::readResponse()
     // response itself.
     char buffer[16 * 1024];
     while (!m_closed) {
-        const qint64 n = m_socket.read(buffer, sizeof buffer);
+        const qint64 n = m_socket->read(buffer, sizeof buffer);
         if (n <= 0)
             return false;
         if (!m_request) {
@@ -145,7 +164,7 @@ bool ApiConnection::feed(const char *data, qsizetype size)
     const size_t parsed = http_parser_execute(&m_parser, &s_settings, data, size_t(size));
     if (m_messageDone) {
         // We never pipeline, so bytes after the response mean a confused server.
-        if (parsed < size_t(size) || m_socket.bytesAvailable() > 0)
+        if (parsed < size_t(size) || m_socket->bytesAvailable() > 0)
             m_reusable = false;
         finishResponse();
         return true;
@@ -200,10 +219,10 @@ void ApiConnection::onError(QAbstractSocket::SocketError error)
     if (error == QAbstractSocket::RemoteHostClosedError)
         return;  // disconnected() follows; a close may still end a valid response
     if (m_inConnect) {
-        m_deferredError = m_socket.errorString();
+        m_deferredError = m_socket->errorString();
         return;
     }
-    fail(m_socket.errorString());
+    fail(m_socket->errorString());
 }
 
 void ApiConnection::fail(const QString &error)

@@ -8,6 +8,8 @@
 #include <optional>
 
 #include "ApiClient.h"
+#include <memory>
+
 #include "DirectTcpSocket.h"
 
 namespace ws2api {
@@ -54,7 +56,8 @@ class ApiConnection : public QObject
 {
     Q_OBJECT
 public:
-    ApiConnection(ApiConnectionOwner *owner, qint64 maxResponseBody);
+    // Plaintext over a DirectTcpSocket, or TLS (config.tls) over a QSslSocket.
+    ApiConnection(ApiConnectionOwner *owner, const ApiClientConfig &config);
     ~ApiConnection() override;
 
     // Connects on first use. Must have no request attached.
@@ -98,7 +101,8 @@ private:
     static const http_parser_settings s_settings;
 
     ApiConnectionOwner *m_owner;
-    DirectTcpSocket m_socket;
+    std::unique_ptr<QTcpSocket> m_socket;
+    bool m_tls = false;
     http_parser m_parser;
     std::optional<PendingRequest> m_request;
     ApiResponse m_response;

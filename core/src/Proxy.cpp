@@ -80,12 +80,12 @@ bool ProxyPrivate::resolveApi(Worker::Shared *shared, QString *error)
             return false;
         api = QUrl(QStringLiteral("http://127.0.0.1:%1/").arg(demo->serverPort()));
     }
-    if (api.scheme() != QLatin1String("http") || api.host().isEmpty()) {
-        *error = QStringLiteral("API URL must be http://host[:port][/path]: %1").arg(api.toString());
+    if ((api.scheme() != QLatin1String("http") && api.scheme() != QLatin1String("https")) || api.host().isEmpty()) {
+        *error = QStringLiteral("API URL must be http(s)://host[:port][/path]: %1").arg(api.toString());
         return false;
     }
     shared->apiHost = api.host().toLatin1();
-    shared->apiPort = quint16(api.port(80));
+    shared->apiPort = quint16(api.port(api.scheme() == u"https" ? 443 : 80));
     shared->apiBasePath = api.path(QUrl::FullyEncoded).toLatin1();
     return true;
 }

@@ -99,6 +99,8 @@ void Worker::start(const QList<Worker *> &allWorkers)
     api.poolSize = config.apiPoolSize;
     api.maxQueued = config.apiMaxQueued;
     api.timeoutMs = config.apiTimeoutMs;
+    api.tls = config.api.scheme() == u"https";
+    api.caCertificates = config.apiCaCertificates;
     api.maxResponseBody = config.maxMessage;
     m_api = new ApiClient(api, this);
     connect(m_api, &ApiClient::idle, this, &Worker::maybeDrained);

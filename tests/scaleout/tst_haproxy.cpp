@@ -28,12 +28,14 @@
 
 #include "DaemonProcess.h"
 #include "FakeApi.h"
+#include "TestPki.h"
 
 using namespace Qt::Literals::StringLiterals;
 using ws2api::test::DaemonProcess;
 using ws2api::test::FakeApi;
 using ws2api::test::FakeReply;
 using ws2api::test::RecordedRequest;
+using ws2api::test::TestPki;
 
 namespace {
 
@@ -44,84 +46,6 @@ QString clientId(int i)
 {
     return u"CP-%1"_s.arg(i);
 }
-
-// Test certificates made by Debian's openssl in a temporary folder: a CA, HAProxy's
-// certificate for 127.0.0.1, and one client certificate per station (CN = its
-// ClientId, O = the operator, as OCPP security profile 3 has it).
-class Pki
-{
-public:
-    bool make(int clients)
-    {
-        if (!m_dir.isValid())
-            return false;
-        if (!openssl({u"req"_s, u"-x509"_s, u"-newkey"_s, u"ec"_s, u"-pkeyopt"_s, u"ec_paramgen_curve:P-256"_s,
-                      u"-nodes"_s, u"-keyout"_s, path(u"ca.key"_s), u"-out"_s, path(u"ca.pem"_s),
-                      u"-subj"_s, u"/O=Test Operator/CN=test CA"_s, u"-days"_s, u"2"_s}))
-            return false;
-        if (!signedPair(u"server"_s, u"/CN=localhost"_s, u"subjectAltName=IP:127.0.0.1"_s))
-            return false;
-        QFile pem(path(u"server.pem"_s));  // HAProxy's crt: the chain, then the key
-        if (!pem.open(QIODevice::WriteOnly))
-            return false;
-        pem.write(read(u"server.crt"_s) + read(u"server.key"_s));
-        for (int i = 0; i < clients; ++i) {
-            if (!signedPair(clientId(i), u"/O=Test Operator/CN="_s + clientId(i), {}))
-                return false;
-        }
-        return true;
-    }
-
-    QString path(const QString &name) const { return m_dir.filePath(name); }
-
-    QSslConfiguration clientTls(const QString &name) const
-    {
-        QSslConfiguration tls = QSslConfiguration::defaultConfiguration();
-        tls.setCaCertificates(QSslCertificate::fromPath(path(u"ca.pem"_s)));
-        tls.setPeerVerifyMode(QSslSocket::VerifyPeer);
-        if (!name.isEmpty()) {
-            tls.setLocalCertificate(certificate(name));
-            tls.setPrivateKey(QSslKey(read(name + u".key"_s), QSsl::Ec));
-        }
-        return tls;
-    }
-
-    QSslCertificate certificate(const QString &name) const
-    {
-        return QSslCertificate(read(name + u".crt"_s));
-    }
-
-private:
-    bool signedPair(const QString &name, const QString &subject, const QString &extension)
-    {
-        QStringList arguments{u"req"_s, u"-x509"_s, u"-newkey"_s, u"ec"_s, u"-pkeyopt"_s,
-                              u"ec_paramgen_curve:P-256"_s, u"-nodes"_s, u"-keyout"_s, path(name + u".key"_s),
-                              u"-out"_s, path(name + u".crt"_s), u"-subj"_s, subject, u"-days"_s, u"2"_s,
-                              u"-CA"_s, path(u"ca.pem"_s), u"-CAkey"_s, path(u"ca.key"_s)};
-        if (!extension.isEmpty())
-            arguments << u"-addext"_s << extension;
-        return openssl(arguments);
-    }
-
-    static bool openssl(const QStringList &arguments)
-    {
-        QProcess process;
-        process.start(u"openssl"_s, arguments);
-        if (!process.waitForFinished() || process.exitCode() != 0) {
-            qWarning("openssl %s: %s", qPrintable(arguments.join(u' ')), process.readAllStandardError().constData());
-            return false;
-        }
-        return true;
-    }
-
-    QByteArray read(const QString &name) const
-    {
-        QFile file(path(name));
-        return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
-    }
-
-    QTemporaryDir m_dir;
-};
 
 // A port free a moment ago, for HAProxy, which cannot report one it chose itself.
 quint16 freePort()
@@ -165,7 +89,7 @@ private:
     QNetworkReply *push(int i, bool ocpp, int round);
     std::map<QString, int> nodeOfClient(int except = -1) const;
 
-    Pki m_pki;
+    TestPki m_pki;
     std::unique_ptr<FakeApi> m_api;
     std::vector<std::unique_ptr<DaemonProcess>> m_daemons;
     std::unique_ptr<QProcess> m_haproxy;
@@ -179,7 +103,10 @@ void TestHaproxy::initTestCase()
 {
     if (!QFile::exists(QStringLiteral(HAPROXY_PATH)))
         QSKIP("haproxy is not installed (scripts/install-deps installs it)");
-    QVERIFY(m_pki.make(Clients));
+    QStringList ids;
+    for (int i = 0; i < Clients; ++i)
+        ids.append(clientId(i));
+    QVERIFY(m_pki.make(ids));
 }
 
 bool TestHaproxy::startAll(bool ocpp)
@@ -211,7 +138,7 @@ bool TestHaproxy::startAll(bool ocpp)
     environment.insert(u"WS2API_BIND"_s, u"127.0.0.1:%1"_s.arg(m_wssPort));
     environment.insert(u"WS2API_PUSH_BIND"_s, u"127.0.0.1:%1"_s.arg(m_pushPort));
     environment.insert(u"WS2API_CERT"_s, m_pki.path(u"server.pem"_s));
-    environment.insert(u"WS2API_CLIENT_CA"_s, m_pki.path(u"ca.pem"_s));
+    environment.insert(u"WS2API_CLIENT_CA"_s, m_pki.path(u"ca.crt"_s));
     m_haproxy = std::make_unique<QProcess>();
     m_haproxy->setProcessEnvironment(environment);
     m_haproxy->setProcessChannelMode(QProcess::ForwardedErrorChannel);
@@ -417,8 +344,8 @@ void TestHaproxy::refusesWhatTheProfilesForbid()
 {
     QVERIFY(startAll(true));
     QTRY_VERIFY_WITH_TIMEOUT(listening(m_wssPort), 10000);
-    Pki other;
-    QVERIFY(other.make(1));
+    TestPki other;
+    QVERIFY(other.make({clientId(0)}));
     const auto tryOpen = [&](const QSslConfiguration &tls) {
         QWebSocket socket;
         socket.setSslConfiguration(tls);
@@ -432,10 +359,7 @@ void TestHaproxy::refusesWhatTheProfilesForbid()
     QVERIFY(tryOpen(m_pki.clientTls(clientId(0))));  // the control: a good certificate gets in
     QSslConfiguration foreign = m_pki.clientTls({});
     foreign.setLocalCertificate(other.certificate(clientId(0)));
-    foreign.setPrivateKey(QSslKey([&] {
-        QFile key(other.path(clientId(0) + u".key"_s));
-        return key.open(QIODevice::ReadOnly) ? key.readAll() : QByteArray();
-    }(), QSsl::Ec));
+    foreign.setPrivateKey(QSslKey(other.read(clientId(0) + u".key"_s), QSsl::Ec));
     QVERIFY(!tryOpen(foreign));
     // TLS 1.2 with a suite OCPP does not list, then one it lists (the control).
     QSslConfiguration suite = m_pki.clientTls(clientId(0));

@@ -1,6 +1,10 @@
 #include "FakeApi.h"
 
 #include <QHostAddress>
+#include <QFile>
+#include <QSslConfiguration>
+#include <QSslKey>
+#include <QSslServer>
 #include <QTcpSocket>
 #include <QTimer>
 #include <deque>
@@ -212,7 +216,8 @@ QByteArray RecordedRequest::header(QByteArrayView name) const
 struct FakeApi::Private
 {
     FakeApi *q = nullptr;
-    QTcpServer server;
+    std::unique_ptr<QTcpServer> server = std::make_unique<QTcpServer>();
+    bool tls = false;
     Handler handler = defaultReply;
     QList<RecordedRequest> requests;
     std::map<int, std::unique_ptr<Connection>> connections;
@@ -232,7 +237,7 @@ struct FakeApi::Private
 
 void FakeApi::Private::accept()
 {
-    while (QTcpSocket *socket = server.nextPendingConnection()) {
+    while (QTcpSocket *socket = server->nextPendingConnection()) {
         auto connection = std::make_unique<Connection>();
         connection->id = ++accepted;
         connection->socket = socket;
@@ -339,7 +344,7 @@ FakeApi::FakeApi(QObject *parent)
     , d(new Private)
 {
     d->q = this;
-    connect(&d->server, &QTcpServer::newConnection, this, [this] { d->accept(); });
+    connect(d->server.get(), &QTcpServer::newConnection, this, [this] { d->accept(); });
 }
 
 FakeApi::~FakeApi()
@@ -353,18 +358,37 @@ FakeApi::~FakeApi()
 
 bool FakeApi::listen()
 {
-    return d->server.listen(QHostAddress::LocalHost, 0);
+    return d->server->listen(QHostAddress::LocalHost, 0);
+}
+
+bool FakeApi::listenTls(const QString &certificateFile, const QString &keyFile)
+{
+    QFile certificate(certificateFile);
+    QFile key(keyFile);
+    if (!certificate.open(QIODevice::ReadOnly) || !key.open(QIODevice::ReadOnly))
+        return false;
+    auto server = std::make_unique<QSslServer>();
+    QSslConfiguration tls = QSslConfiguration::defaultConfiguration();
+    tls.setLocalCertificateChain(QSslCertificate::fromData(certificate.readAll()));
+    tls.setPrivateKey(QSslKey(key.readAll(), QSsl::Ec));
+    tls.setPeerVerifyMode(QSslSocket::VerifyNone);
+    server->setSslConfiguration(tls);
+    // A QSslServer hands a connection over once its handshake is done.
+    connect(server.get(), &QTcpServer::pendingConnectionAvailable, this, [this] { d->accept(); });
+    d->server = std::move(server);
+    d->tls = true;
+    return d->server->listen(QHostAddress::LocalHost, 0);
 }
 
 quint16 FakeApi::port() const
 {
-    return d->server.serverPort();
+    return d->server->serverPort();
 }
 
 QUrl FakeApi::url(const QString &basePath) const
 {
     const QString path = basePath.startsWith(u'/') ? basePath : u'/' + basePath;
-    return QUrl(QStringLiteral("http://127.0.0.1:%1%2").arg(port()).arg(path));
+    return QUrl(QStringLiteral("%1://127.0.0.1:%2%3").arg(d->tls ? u"https" : u"http").arg(port()).arg(path));
 }
 
 void FakeApi::setHandler(Handler handler)

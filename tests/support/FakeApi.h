@@ -46,6 +46,8 @@ public:
     ~FakeApi() override;
 
     bool listen();                 // 127.0.0.1, port 0
+    // The same over TLS with this PEM certificate chain and EC key; url() says https.
+    bool listenTls(const QString &certificateFile, const QString &keyFile);
     quint16 port() const;
     QUrl url(const QString &basePath = QStringLiteral("/")) const;  // http://127.0.0.1:PORT<basePath>
 

@@ -18,7 +18,7 @@ TestProxy::TestProxy()
 
 bool TestProxy::start(const QString &apiBasePath)
 {
-    if (!api.listen())
+    if (api.port() == 0 && !api.listen())  // a test may have started it itself (listenTls)
         return false;
     if (config.api == ProxyConfig().api)
         config.api = api.url(apiBasePath);

@@ -140,6 +140,8 @@ void TestOptions::goodArguments_data()
                          << QVariantMap{{u"api"_s, u"http://api.example:8080/base"_s}};
     QTest::addRow("api ipv6") << QStringList{u"--api"_s, u"http://[::1]/"_s}
                               << QVariantMap{{u"api"_s, u"http://[::1]/"_s}};
+    QTest::addRow("api https") << QStringList{u"--api"_s, u"https://api.example/base"_s}
+                               << QVariantMap{{u"api"_s, u"https://api.example/base"_s}};
     QTest::addRow("api demo") << QStringList{u"--api"_s, u"demo:"_s} << QVariantMap{{u"demoApi"_s, true}};
     QTest::addRow("mode ocpp") << QStringList{u"--mode"_s, u"ocpp"_s} << QVariantMap{{u"mode"_s, u"ocpp"_s}};
     QTest::addRow("mode plain") << QStringList{u"--mode=plain"_s} << QVariantMap{};
@@ -223,8 +225,8 @@ void TestOptions::badArguments_data()
     bad(u"--push-listen"_s, {u"x"_s, u"[::1]"_s});
     bad(u"--api"_s, {u"ftp://a/"_s, u"http://"_s, u"http://a/?q=1"_s, u"http://a/#f"_s,
                      u"http://u:p@a/"_s, u"a.example"_s, u"demo"_s, u""_s});
-    QTest::addRow("https") << QStringList{u"--api"_s, u"https://a/"_s}
-                           << u"https API URLs are not supported"_s;
+    bad(u"--api"_s, {u"https://"_s, u"https://a/?q=1"_s});
+    bad(u"--api-ca"_s, {u"/nonexistent/ca.pem"_s, QStringLiteral(WS2API_OPTIONS_SOURCE)});  // not PEM
     bad(u"--mode"_s, {u"OCPP"_s, u"json"_s, u""_s});
     bad(u"--threads"_s, {u"0"_s, u"1025"_s, u"-1"_s, u"x"_s, u"1.5"_s});
     bad(u"--api-timeout"_s, {u"0"_s, u"-5"_s, u"x"_s, u"2147483648"_s});
@@ -276,7 +278,7 @@ void TestOptions::help()
         QVERIFY(r.output.contains(u"-memprofile=FILE"_s));
     }
     // SPEC's table plus --log-rules, --admin-group, --api-connections
-    QCOMPARE(ws2apid::optionNames().size(), 22);
+    QCOMPARE(ws2apid::optionNames().size(), 23);
 }
 
 void TestOptions::version()
@@ -386,7 +388,7 @@ void TestOptions::configFileErrors_data()
     QTest::addRow("set twice") << "listen = :1\n[ws2apid]\nlisten = :2\n"_ba << u"listen is set twice"_s;
     QTest::addRow("config in config") << "config = other.conf\n"_ba << u"\"config\""_s;
     QTest::addRow("bad value") << "threads = 0\n"_ba << u"ws2apid.conf: threads: \"0\""_s;
-    QTest::addRow("https") << "api = https://a/\n"_ba << u"ws2apid.conf: api: https API URLs"_s;
+    QTest::addRow("https") << "api = https://\n"_ba << u"ws2apid.conf: api: \"https://\""_s;
 }
 
 void TestOptions::configFileErrors()

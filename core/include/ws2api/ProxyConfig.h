@@ -4,6 +4,7 @@
 #include <QHostAddress>
 #include <QList>
 #include <QPair>
+#include <QSslCertificate>
 #include <QString>
 #include <QStringList>
 #include <QUrl>
@@ -27,6 +28,10 @@ struct ProxyConfig
 
     QUrl api = QUrl(QStringLiteral("http://127.0.0.1:5000/"));
     bool demoApi = false; // --api demo:
+    // An https API's certificate is checked against these (--api-ca, read by the
+    // daemon); empty: the system's store.
+    QString apiCaFile;
+    QList<QSslCertificate> apiCaCertificates;
 
     Mode mode = Mode::Plain;
 
