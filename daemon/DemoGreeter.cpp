@@ -1,6 +1,7 @@
 #include "DemoGreeter.h"
 
 #include <QLoggingCategory>
+#include <QSslConfiguration>
 #include <QUrl>
 #include <QWebSocket>
 #include <QWebSocketHandshakeOptions>
@@ -9,7 +10,7 @@ Q_LOGGING_CATEGORY(lcDemoGreeter, "ws2api.demo")
 
 namespace ws2apid {
 
-DemoGreeter::DemoGreeter(const QHostAddress &listenAddress, quint16 port, const QStringList &ocppVersions,
+DemoGreeter::DemoGreeter(const QHostAddress &listenAddress, quint16 port, bool tls, const QStringList &ocppVersions,
                          QObject *parent)
     : QObject(parent)
     , m_socket(new QWebSocket(QString(), QWebSocketProtocol::VersionLatest, this))
@@ -18,7 +19,13 @@ DemoGreeter::DemoGreeter(const QHostAddress &listenAddress, quint16 port, const 
         || listenAddress == QHostAddress::AnyIPv6;
     const QHostAddress target = any ? QHostAddress(QHostAddress::LocalHost) : listenAddress;
     QUrl url;
-    url.setScheme(QStringLiteral("ws"));
+    url.setScheme(tls ? QStringLiteral("wss") : QStringLiteral("ws"));
+    if (tls) {
+        // It greets its own listener, whose certificate need not name this address.
+        QSslConfiguration ssl = QSslConfiguration::defaultConfiguration();
+        ssl.setPeerVerifyMode(QSslSocket::VerifyNone);
+        m_socket->setSslConfiguration(ssl);
+    }
     url.setHost(target.toString());
     url.setPort(port);
     url.setPath(QStringLiteral("/demo-greeter"));

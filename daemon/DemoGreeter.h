@@ -16,7 +16,7 @@ class DemoGreeter : public QObject
 {
     Q_OBJECT
 public:
-    DemoGreeter(const QHostAddress &listenAddress, quint16 port, const QStringList &ocppVersions = {},
+    DemoGreeter(const QHostAddress &listenAddress, quint16 port, bool tls, const QStringList &ocppVersions = {},
                 QObject *parent = nullptr);
 
 Q_SIGNALS:

@@ -5,6 +5,7 @@
 #include <QMap>
 #include <QSettings>
 #include <QSslCertificate>
+#include <QSslKey>
 #include <QThread>
 #include <QUrl>
 
@@ -104,6 +105,85 @@ bool setApiCa(const QString &value, ParsedOptions *out, QString *why)
     }
     out->config.apiCaFile = value;
     out->config.apiCaCertificates = certificates;
+    return true;
+}
+
+QByteArray readWholeFile(const QString &path, QString *why)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly)) {
+        *why = u"cannot read %1: %2"_s.arg(quoted(path), file.errorString());
+        return {};
+    }
+    QByteArray data = file.readAll();
+    if (data.isEmpty())
+        *why = u"%1 is empty"_s.arg(quoted(path));
+    return data;
+}
+
+bool setTlsCert(const QString &value, ParsedOptions *out, QString *why)
+{
+    const QByteArray pem = readWholeFile(value, why);
+    if (pem.isEmpty())
+        return false;
+    const QList<QSslCertificate> chain = QSslCertificate::fromData(pem, QSsl::Pem);
+    if (chain.isEmpty()) {
+        *why = u"%1 holds no PEM certificate"_s.arg(quoted(value));
+        return false;
+    }
+    out->config.tlsChain = chain;
+    return true;
+}
+
+bool setTlsKey(const QString &value, ParsedOptions *out, QString *why)
+{
+    const QByteArray pem = readWholeFile(value, why);
+    if (pem.isEmpty())
+        return false;
+    for (const QSsl::KeyAlgorithm algorithm : {QSsl::Ec, QSsl::Rsa}) {
+        const QSslKey key(pem, algorithm, QSsl::Pem, QSsl::PrivateKey);
+        if (!key.isNull()) {
+            out->config.tlsKey = key;
+            return true;
+        }
+    }
+    *why = u"%1 holds no unencrypted PEM RSA or EC private key"_s.arg(quoted(value));
+    return false;
+}
+
+bool setTlsClientCa(const QString &value, ParsedOptions *out, QString *why)
+{
+    const QByteArray pem = readWholeFile(value, why);
+    if (pem.isEmpty())
+        return false;
+    out->config.tlsClientCa = QSslCertificate::fromData(pem, QSsl::Pem);
+    if (out->config.tlsClientCa.isEmpty()) {
+        *why = u"%1 holds no PEM certificate"_s.arg(quoted(value));
+        return false;
+    }
+    return true;
+}
+
+bool setTlsVerifyClient(const QString &value, ParsedOptions *out, QString *why)
+{
+    using Verify = ws2api::ProxyConfig::VerifyClient;
+    static const QMap<QString, Verify> Modes = {
+        {u"none"_s, Verify::None}, {u"optional"_s, Verify::Optional}, {u"required"_s, Verify::Required}};
+    if (!Modes.contains(value)) {
+        *why = u"%1 is not none, optional or required"_s.arg(quoted(value));
+        return false;
+    }
+    out->config.tlsVerifyClient = Modes.value(value);
+    return true;
+}
+
+bool setPushTls(const QString &value, ParsedOptions *out, QString *why)
+{
+    if (value != u"on" && value != u"off") {
+        *why = u"%1 is not on or off"_s.arg(quoted(value));
+        return false;
+    }
+    out->config.pushTls = value == u"on";
     return true;
 }
 
@@ -399,6 +479,16 @@ const OptionSpec Specs[] = {
      "0 turns pings and the dead-peer check off (default 30)."_L1, setPingInterval},
     {"notify-disconnect"_L1, "on|off"_L1, "Tell the API when a client goes (default on)."_L1,
      setNotifyDisconnect},
+    {"tls-cert"_L1, "FILE"_L1, "PEM certificate chain, leaf first: --listen speaks TLS (wss) "
+     "with it, TLS 1.2+ with the OCPP cipher suites (default: plaintext)."_L1, setTlsCert},
+    {"tls-key"_L1, "FILE"_L1, "PEM private key (RSA or EC, unencrypted) of --tls-cert."_L1, setTlsKey},
+    {"tls-client-ca"_L1, "FILE"_L1, "PEM CA certificates that client certificates must chain to."_L1,
+     setTlsClientCa},
+    {"tls-verify-client"_L1, "none|optional|required"_L1, "Ask clients for a certificate and check "
+     "it against --tls-client-ca; a verified one reaches the API as Client-Cert (default none)."_L1,
+     setTlsVerifyClient},
+    {"push-tls"_L1, "on|off"_L1, "The --push-listen listener speaks TLS too, with the same "
+     "certificate (default off)."_L1, setPushTls},
     {"forward-headers"_L1, "LIST"_L1, "More upgrade-request headers passed on to the connect "
      "request, comma separated, e.g. Client-Cert set by a TLS-terminating balancer "
      "(default: none beyond Authorization, Cookie, Origin, User-Agent, "
@@ -480,6 +570,22 @@ bool applyValues(const QMap<QString, Source> &values, ParsedOptions *out, QStrin
         *error = values.value(u"default-subprotocol"_s).label
                  + u": %1 is not among --subprotocols (%2)"_s.arg(quoted(c.defaultSubprotocol),
                                                                  c.subprotocols.join(u','));
+        return false;
+    }
+    if (c.tlsChain.isEmpty() != c.tlsKey.isNull()) {
+        *error = u"--tls-cert and --tls-key go together"_s;
+        return false;
+    }
+    if (c.tlsVerifyClient != ws2api::ProxyConfig::VerifyClient::None && c.tlsClientCa.isEmpty()) {
+        *error = u"--tls-verify-client needs --tls-client-ca"_s;
+        return false;
+    }
+    if (c.tlsVerifyClient != ws2api::ProxyConfig::VerifyClient::None && c.tlsChain.isEmpty()) {
+        *error = u"--tls-verify-client needs --tls-cert"_s;
+        return false;
+    }
+    if (c.pushTls && c.tlsChain.isEmpty()) {
+        *error = u"--push-tls on needs --tls-cert"_s;
         return false;
     }
     if (!c.cpuProfile.isEmpty() && c.cpuProfile == c.memProfile) {
@@ -596,10 +702,16 @@ QString formatEndpoint(const QHostAddress &address, quint16 port)
 
 QString startupLine(const ProxyConfig &config, quint16 listenPort, quint16 pushPort)
 {
+    const bool tls = !config.tlsChain.isEmpty();
     QString line = u"ws2apid %1 listening on %2"_s.arg(
         daemonVersion(), formatEndpoint(config.listenAddress, listenPort));
-    if (config.hasPushListener)
+    if (tls)
+        line += u" (TLS)"_s;
+    if (config.hasPushListener) {
         line += u", pushes on "_s + formatEndpoint(config.pushAddress, pushPort);
+        if (tls && config.pushTls)
+            line += u" (TLS)"_s;
+    }
     return line + u" (mode %1, %2 threads, API %3)"_s.arg(
         config.mode == ProxyConfig::Mode::Ocpp ? u"ocpp"_s : u"plain"_s,
         QString::number(config.threads), config.demoApi ? u"demo:"_s : config.api.toString());

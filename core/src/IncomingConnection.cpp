@@ -9,6 +9,7 @@
 #include "HttpResponse.h"
 #include "LogText.h"
 #include "Metrics.h"
+#include "transport/Transport.h"
 
 Q_LOGGING_CATEGORY(lcHandshake, "ws2api.handshake", QtInfoMsg)
 
@@ -120,7 +121,7 @@ void IncomingConnection::startUpgrade(const HttpHead &head)
     // The API decides now; its own timeout governs from here.
     m_timer->stop();
     m_askingApi = true;
-    ConnectInfo info{*clientId, &head, m_socket->peerAddress(), *protocol};
+    ConnectInfo info{*clientId, &head, m_socket->peerAddress(), *protocol, transport::clientCertHeader(m_socket)};
     m_worker->callApi(m_worker->mode().connectRequest(info), this,
                       [this, id = *clientId, protocol = *protocol](const ApiResponse &response) {
         m_askingApi = false;

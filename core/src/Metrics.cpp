@@ -125,6 +125,7 @@ MetricsTotals Metrics::totals() const
         for (size_t i = 0; i < t.pushes.size(); ++i)
             t.pushes[i] += get(w->pushes[i]);
         t.framesRejected += get(w->framesRejected);
+        t.tlsHandshakesFailed += get(w->tlsHandshakesFailed);
     }
     return t;
 }
@@ -178,6 +179,7 @@ QByteArray Metrics::prometheusText() const
     appendMetric(out, "ws2api_frames_rejected_total", "counter",
                  "OCPP frames from clients that were malformed or answered nothing we sent.");
     appendSample(out, "ws2api_frames_rejected_total", t.framesRejected);
+    appendSample(out, "ws2api_tls_handshakes_failed_total", t.tlsHandshakesFailed);
     return out;
 }
 

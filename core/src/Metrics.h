@@ -53,6 +53,7 @@ struct WorkerCounters
     LatencyHistogram apiQueue;
     std::array<std::atomic<quint64>, size_t(Push::Count)> pushes{};
     std::atomic<quint64> framesRejected{0};  // ocpp: malformed or unmatched frames
+    std::atomic<quint64> tlsHandshakesFailed{0};
 
     static void bump(std::atomic<quint64> &counter, quint64 by = 1)
     {
@@ -80,6 +81,7 @@ struct MetricsTotals
     LatencyTotals apiQueue;
     std::array<quint64, size_t(WorkerCounters::Push::Count)> pushes{};
     quint64 framesRejected = 0;
+    quint64 tlsHandshakesFailed = 0;
 
     quint64 apiErrors() const;
     quint64 apiRequests() const;

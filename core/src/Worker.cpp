@@ -15,6 +15,8 @@
 #include "ClientRegistry.h"
 #include "ClientSession.h"
 #include "DirectTcpSocket.h"
+#include "HostAddress.h"
+#include "transport/Transport.h"
 #include "IncomingConnection.h"
 #include "LogText.h"
 #include "Metrics.h"
@@ -92,6 +94,7 @@ void Worker::start(const QList<Worker *> &allWorkers)
         m_mode = std::make_unique<PlainMode>(m_shared.apiBasePath);
     }
     m_mode->reconfigure(config);
+    updateTls();
 
     ApiClientConfig api;
     api.host = QString::fromLatin1(m_shared.apiHost);
@@ -131,6 +134,7 @@ void Worker::reconfigure(const ProxyConfig &config)
 {
     Q_ASSERT(QThread::currentThread() == thread());
     m_shared.config = config;
+    updateTls();  // new certificates serve the next handshakes; open connections stay
     m_api->setLimits(config.apiTimeoutMs, config.maxMessage);
     m_mode->reconfigure(config);
     m_push->reconfigure();
@@ -141,10 +145,10 @@ void Worker::reconfigure(const ProxyConfig &config)
 void Worker::takeConnection(qintptr descriptor, ListenerRole role)
 {
     Q_ASSERT(QThread::currentThread() == thread());
-    auto *socket = new DirectTcpSocket;
-    if (!socket->setSocketDescriptor(descriptor)) {
-        qCWarning(lcWorker) << "cannot adopt an accepted socket:" << socket->errorString();
-        delete socket;
+    QString error;
+    QTcpSocket *socket = transport::adopt(descriptor, role == ListenerRole::Pushes ? m_pushTls : m_listenTls, &error);
+    if (!socket) {
+        qCWarning(lcWorker) << "cannot adopt an accepted socket:" << error;
         return;
     }
     if (m_shuttingDown) {
@@ -153,7 +157,37 @@ void Worker::takeConnection(qintptr descriptor, ListenerRole role)
         return;
     }
     socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+    if (auto *tls = qobject_cast<QSslSocket *>(socket))
+        watchTlsHandshake(tls);
     new IncomingConnection(this, m_incoming, socket, role);
+}
+
+// A handshake that fails is counted, and each cause logged at most once a second
+// with the count of the held-back ones (a scanner trying old protocols would
+// otherwise write a line per attempt). The socket then closes, which ends its
+// IncomingConnection.
+void Worker::watchTlsHandshake(QSslSocket *socket)
+{
+    connect(socket, &QSslSocket::errorOccurred, this, [this, socket](QAbstractSocket::SocketError) {
+        if (socket->isEncrypted())
+            return;
+        WorkerCounters::bump(counters().tlsHandshakesFailed);
+        const QString cause = socket->errorString();
+        if (m_tlsFailureLogs.size() >= 64 && !m_tlsFailureLogs.contains(cause))
+            m_tlsFailureLogs.clear();
+        LogThrottle &throttle = m_tlsFailureLogs[cause];
+        if (throttle.allow()) {
+            qCInfo(lcWorker).noquote() << "TLS handshake with" << withoutIpv4Mapping(socket->peerAddress()).toString()
+                                       << "failed:" << cause + throttle.note();
+        }
+        socket->abort();
+    });
+}
+
+void Worker::updateTls()
+{
+    m_listenTls = transport::serverTls(config(), ListenerRole::WebSockets);
+    m_pushTls = transport::serverTls(config(), ListenerRole::Pushes);
 }
 
 void Worker::adoptHttp(QTcpSocket *socket)
@@ -183,8 +217,7 @@ void Worker::upgrade(QTcpSocket *socket, const QByteArray &clientId, const QStri
     // newConnection(): forget it then, and tell the API, which accepted it.
     // The 101 waits until the client is registered: a client that sees its
     // connection open can be pushed to at once.
-    if (auto *direct = qobject_cast<DirectTcpSocket *>(socket))
-        direct->holdWrites();
+    transport::holdWrites(socket);
     connect(socket, &QTcpSocket::disconnected, this, [this, key] {
         const auto it = m_upgrading.constFind(key);
         if (it == m_upgrading.cend())
@@ -223,8 +256,7 @@ void Worker::onNewWebSocket(QWebSocketServer *server)
         m_sessions.insert(serial, session);
         WorkerCounters::bump(counters().connectionsAccepted);
         const auto previous = m_shared.registry->claim(clientId, {m_index, serial});
-        if (direct)
-            direct->releaseWrites();
+        transport::releaseWrites(upgrading.tcp);
         qCInfo(lcWorker).noquote().nospace()
             << "client " << quotedForLog(clientId) << " from " << session->remote() << " connected ("
             << IncomingConnection::protocolText(upgrading.protocol) << "): 101" << (previous ? ", replacing its older connection" : "");

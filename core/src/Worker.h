@@ -5,9 +5,11 @@
 #include <QList>
 #include <QObject>
 #include <QPointer>
+#include <QSslConfiguration>
 #include <QString>
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "LogThrottle.h"
 #include "ws2api/ProxyConfig.h"
@@ -17,6 +19,7 @@
 class QTcpSocket;
 class QTimer;
 class QWebSocket;
+class QSslSocket;
 class QWebSocketServer;
 
 namespace ws2api {
@@ -113,6 +116,8 @@ Q_SIGNALS:
     void drained();
 
 private:
+    void watchTlsHandshake(QSslSocket *socket);
+    void updateTls();
     void onNewWebSocket(QWebSocketServer *server);
     QWebSocketServer *serverFor(const QString &protocol);
     void pingSweep();
@@ -153,6 +158,9 @@ private:
     LogThrottle m_apiFailureLog;
     LogThrottle m_handshakeLog;
     LogThrottle m_messageProblemLog;
+    QHash<QString, LogThrottle> m_tlsFailureLogs;  // by cause
+    std::optional<QSslConfiguration> m_listenTls;  // nullopt: plaintext
+    std::optional<QSslConfiguration> m_pushTls;
 };
 
 } // namespace ws2api

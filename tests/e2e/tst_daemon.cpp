@@ -14,6 +14,7 @@
 
 #include "DaemonProcess.h"
 #include "FakeApi.h"
+#include "TestPki.h"
 
 using namespace Qt::Literals::StringLiterals;
 
@@ -35,6 +36,7 @@ private Q_SLOTS:
     void help();
     void echoThenSigterm();
     void demoApiInOcppMode();
+    void tlsFilesFromTheCommandLine();
     void refusesCleanlyAtTheOpenFilesLimit();
     void secondSignalExitsAtOnce();
     void profiles();
@@ -46,7 +48,8 @@ void TestDaemon::badOption_data()
     QTest::addRow("unknown") << QStringList{u"--bogus"_s};
     QTest::addRow("bad listen") << QStringList{u"--listen"_s, u"foo"_s};
     QTest::addRow("bad threads") << QStringList{u"--threads"_s, u"0"_s};
-    QTest::addRow("https api") << QStringList{u"--api"_s, u"https://a/"_s};
+    QTest::addRow("unreadable api-ca") << QStringList{u"--api"_s, u"https://a/"_s, u"--api-ca"_s, u"/nonexistent/ca.pem"_s};
+    QTest::addRow("tls-verify-client without a CA") << QStringList{u"--tls-verify-client"_s, u"required"_s};
     QTest::addRow("positional") << QStringList{u"extra"_s};
     QTest::addRow("missing config") << QStringList{u"--config"_s, u"/nonexistent/ws2apid.conf"_s};
 }
@@ -100,6 +103,33 @@ void TestDaemon::echoThenSigterm()
     QVERIFY(daemon.waitForExit());
     QCOMPARE(daemon.process().exitStatus(), QProcess::NormalExit);
     QVERIFY2(daemon.process().exitCode() == 0, daemon.errorOutput().constData());
+}
+
+// --tls-cert and --tls-key as the daemon reads them: wss on --listen, the demo
+// greeter speaking it too, the startup line saying so; a missing key is exit 2.
+void TestDaemon::tlsFilesFromTheCommandLine()
+{
+    ws2api::test::TestPki pki;
+    QVERIFY(pki.make());
+    Daemon daemon(DaemonPath);
+    const quint16 port = daemon.start({u"--listen"_s, u"127.0.0.1:0"_s, u"--api"_s, u"demo:"_s, u"--admin"_s,
+                                       u"none"_s, u"--tls-cert"_s, pki.path(u"server.crt"_s), u"--tls-key"_s,
+                                       pki.path(u"server.key"_s)});
+    QVERIFY2(port != 0, daemon.errorOutput().constData());
+    QVERIFY(daemon.errorOutput().contains(u"listening on 127.0.0.1:%1 (TLS)"_s.arg(port).toUtf8()));
+    QTRY_VERIFY(daemon.errorOutput().contains("demo API works"));
+    QWebSocket client;
+    client.setSslConfiguration(pki.clientTls({}));
+    QSignalSpy received(&client, &QWebSocket::textMessageReceived);
+    connect(&client, &QWebSocket::connected, &client, [&client] { client.sendTextMessage(u"hi"_s); });
+    client.open(QUrl(u"wss://127.0.0.1:%1/test1"_s.arg(port)));
+    QTRY_COMPARE(received.size(), 1);
+
+    QProcess noKey;
+    noKey.start(DaemonPath, {u"--tls-cert"_s, pki.path(u"server.crt"_s)});
+    QVERIFY(noKey.waitForFinished());
+    QCOMPARE(noKey.exitCode(), 2);
+    QVERIFY(noKey.readAllStandardError().contains("--tls-cert and --tls-key go together"));
 }
 
 // The demo API speaks OCPP too: every station accepted, every CALL answered {}.

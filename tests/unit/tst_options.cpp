@@ -2,6 +2,7 @@
 // ProxyConfig fields (and nowhere else), every bad one is one error line and exit 2.
 #include <QSignalSpy>
 #include <QTemporaryDir>
+#include <QSslCertificate>
 #include <QTest>
 #include <QThread>
 
@@ -226,6 +227,11 @@ void TestOptions::badArguments_data()
     bad(u"--api"_s, {u"ftp://a/"_s, u"http://"_s, u"http://a/?q=1"_s, u"http://a/#f"_s,
                      u"http://u:p@a/"_s, u"a.example"_s, u"demo"_s, u""_s});
     bad(u"--api"_s, {u"https://"_s, u"https://a/?q=1"_s});
+    bad(u"--tls-cert"_s, {u"/nonexistent/cert.pem"_s, QStringLiteral(WS2API_OPTIONS_SOURCE)});
+    bad(u"--tls-key"_s, {u"/nonexistent/key.pem"_s, QStringLiteral(WS2API_OPTIONS_SOURCE)});
+    bad(u"--tls-client-ca"_s, {u"/nonexistent/ca.pem"_s, QStringLiteral(WS2API_OPTIONS_SOURCE)});
+    bad(u"--tls-verify-client"_s, {u"yes"_s, u"Required"_s, u""_s});
+    bad(u"--push-tls"_s, {u"yes"_s, u""_s});
     bad(u"--api-ca"_s, {u"/nonexistent/ca.pem"_s, QStringLiteral(WS2API_OPTIONS_SOURCE)});  // not PEM
     bad(u"--mode"_s, {u"OCPP"_s, u"json"_s, u""_s});
     bad(u"--threads"_s, {u"0"_s, u"1025"_s, u"-1"_s, u"x"_s, u"1.5"_s});
@@ -278,7 +284,7 @@ void TestOptions::help()
         QVERIFY(r.output.contains(u"-memprofile=FILE"_s));
     }
     // SPEC's table plus --log-rules, --admin-group, --api-connections
-    QCOMPARE(ws2apid::optionNames().size(), 23);
+    QCOMPARE(ws2apid::optionNames().size(), 28);
 }
 
 void TestOptions::version()
@@ -434,6 +440,12 @@ void TestOptions::startupLine()
     QCOMPARE(ws2apid::startupLine(config, 4000, 4001),
              u"ws2apid "_s + version
                  + u" listening on 127.0.0.1:4000, pushes on [::1]:4001 (mode ocpp, 3 threads, API demo:)"_s);
+    config.tlsChain = {QSslCertificate()};  // only whether there is one counts here
+    QCOMPARE(ws2apid::startupLine(config, 4000, 4001),
+             u"ws2apid "_s + version
+                 + u" listening on 127.0.0.1:4000 (TLS), pushes on [::1]:4001 (mode ocpp, 3 threads, API demo:)"_s);
+    config.pushTls = true;
+    QVERIFY(ws2apid::startupLine(config, 4000, 4001).contains(u"pushes on [::1]:4001 (TLS)"_s));
 }
 
 void TestOptions::loggingFilterRules()

@@ -5,6 +5,7 @@
 #include <QList>
 #include <QPair>
 #include <QSslCertificate>
+#include <QSslKey>
 #include <QString>
 #include <QStringList>
 #include <QUrl>
@@ -32,6 +33,16 @@ struct ProxyConfig
     // daemon); empty: the system's store.
     QString apiCaFile;
     QList<QSslCertificate> apiCaCertificates;
+
+    // Native TLS on --listen (and on the push listener with pushTls), read by the
+    // daemon from --tls-cert/--tls-key: the chain, leaf first, and its key. An
+    // empty chain: plaintext.
+    enum class VerifyClient { None, Optional, Required };
+    QList<QSslCertificate> tlsChain;
+    QSslKey tlsKey;
+    QList<QSslCertificate> tlsClientCa;  // --tls-client-ca
+    VerifyClient tlsVerifyClient = VerifyClient::None;
+    bool pushTls = false;
 
     Mode mode = Mode::Plain;
 

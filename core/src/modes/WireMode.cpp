@@ -42,9 +42,14 @@ HeaderList WireMode::forwardedHeaders(const ConnectInfo &info) const
         for (const QByteArray &value : info.head->headerValues(name))
             headers.emplaceBack(name, value);
     }
+    // The certificate verified by our own TLS; then a balancer's, when named below.
+    if (!info.clientCert.isEmpty())
+        headers.emplaceBack("Client-Cert", info.clientCert);
     // The daemon's options refuse names that are passed already or that the API
     // request sets itself.
     for (const QByteArray &name : m_forwardHeaders) {
+        if (!info.clientCert.isEmpty() && name.compare("Client-Cert", Qt::CaseInsensitive) == 0)
+            continue;  // never a client's own beside the one it proved
         for (const QByteArray &value : info.head->headerValues(name))
             headers.emplaceBack(name, value);
     }

@@ -25,6 +25,7 @@ struct ConnectInfo
     const HttpHead *head = nullptr;
     QHostAddress peer;
     QString subprotocol;  // negotiated; empty in plain mode
+    QByteArray clientCert;  // ":<base64 DER>:" of a verified client certificate, or empty
 };
 
 // The API's word on a connect request, as the client will see it.

@@ -1,0 +1,190 @@
+// Native TLS on --listen (wss) with Qt's own client: the OCPP cipher policy, client
+// certificates (none, optional, required) reaching the API as RFC 9440 Client-Cert,
+// new certificates taken on reload, failed handshakes counted and logged.
+#include <QRegularExpression>
+#include <QSignalSpy>
+#include <QSslCipher>
+#include <QSslKey>
+#include <QTest>
+#include <QWebSocket>
+
+#include "HttpProbe.h"
+#include "TestPki.h"
+#include "TestProxy.h"
+
+using namespace Qt::Literals::StringLiterals;
+using namespace ws2api;
+using namespace ws2api::test;
+
+namespace {
+
+void useIdentity(ProxyConfig *config, const TestPki &pki)
+{
+    config->tlsChain = {pki.certificate(u"server"_s)};
+    config->tlsKey = QSslKey(pki.read(u"server.key"_s), QSsl::Ec);
+}
+
+// Opens a wss client with `tls`; true once open, false when refused.
+bool opens(quint16 port, const QSslConfiguration &tls, const QByteArray &extraHeader = {},
+           std::unique_ptr<QWebSocket> *keep = nullptr, const QString &clientId = u"CP1"_s)
+{
+    auto socket = std::make_unique<QWebSocket>();
+    socket->setSslConfiguration(tls);
+    QSignalSpy opened(socket.get(), &QWebSocket::connected);
+    QSignalSpy closed(socket.get(), &QWebSocket::disconnected);
+    QNetworkRequest request(QUrl(u"wss://127.0.0.1:%1/%2"_s.arg(port).arg(clientId)));
+    if (!extraHeader.isEmpty())
+        request.setRawHeader("Client-Cert", extraHeader);
+    socket->open(request);
+    if (!QTest::qWaitFor([&] { return opened.size() + closed.size() > 0; }, 10000))
+        return false;
+    const bool open = opened.size() == 1;
+    if (keep)
+        *keep = std::move(socket);
+    return open;
+}
+
+} // namespace
+
+class TestTls : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QVERIFY(m_pki.make({u"CP1"_s}));
+        QVERIFY(m_other.make({u"CP1"_s}));
+    }
+    void wssCarriesMessages();
+    void clientCertificateReachesTheApi();
+    void optionalCertificate();
+    void onlyTheOcppSuitesOnTls12();
+    void reloadTakesNewCertificates();
+    void failedHandshakesAreCountedAndLogged();
+
+private:
+    TestPki m_pki;
+    TestPki m_other;  // another CA: its certificates are foreign to m_pki's
+};
+
+void TestTls::wssCarriesMessages()
+{
+    TestProxy t;
+    useIdentity(&t.config, m_pki);
+    QVERIFY(t.start());
+    std::unique_ptr<QWebSocket> client;
+    QVERIFY(opens(t.port(), m_pki.clientTls({}), ":forged:", &client));
+    QSignalSpy replies(client.get(), &QWebSocket::textMessageReceived);
+    client->sendTextMessage(u"over wss"_s);
+    QTRY_COMPARE(replies.size(), 1);
+    QCOMPARE(replies.first().first().toString(), u"over wss"_s);
+    // No certificate asked for: a Client-Cert the client wrote itself is dropped.
+    QVERIFY(t.api.requests().first().header("Client-Cert").isEmpty());
+}
+
+// Profile 3: a certificate is required, checked against --tls-client-ca, and the
+// verified one is what the API gets, never a header the client made up.
+void TestTls::clientCertificateReachesTheApi()
+{
+    TestProxy t;
+    useIdentity(&t.config, m_pki);
+    t.config.tlsVerifyClient = ProxyConfig::VerifyClient::Required;
+    t.config.tlsClientCa = {m_pki.caCertificate()};
+    t.config.forwardHeaders = {"Client-Cert"};
+    QVERIFY(t.start());
+    QVERIFY(!opens(t.port(), m_pki.clientTls({})));           // none
+    QVERIFY(!opens(t.port(), m_other.clientTls(u"CP1"_s)));   // foreign CA (and server unknown to it)
+    QSslConfiguration foreign = m_pki.clientTls({});
+    foreign.setLocalCertificate(m_other.certificate(u"CP1"_s));
+    foreign.setPrivateKey(QSslKey(m_other.read(u"CP1.key"_s), QSsl::Ec));
+    QVERIFY(!opens(t.port(), foreign));                       // a certificate from another CA
+    QCOMPARE(t.api.requestCount(), 0);
+
+    QVERIFY(opens(t.port(), m_pki.clientTls(u"CP1"_s), ":forged:"));
+    QTRY_COMPARE(t.api.requestCount(), 1);
+    const RecordedRequest r = t.api.requests().first();
+    QCOMPARE(r.header("Client-Cert"), ":" + m_pki.certificate(u"CP1"_s).toDer().toBase64() + ":");
+    int clientCerts = 0;
+    for (const auto &[name, value] : r.headers)
+        clientCerts += name.compare("Client-Cert", Qt::CaseInsensitive) == 0 ? 1 : 0;
+    QCOMPARE(clientCerts, 1);
+}
+
+// Optional (profiles 2 and 3 on one port): in without a certificate, no header; a
+// certificate that does not verify is refused rather than ignored.
+void TestTls::optionalCertificate()
+{
+    TestProxy t;
+    useIdentity(&t.config, m_pki);
+    t.config.tlsVerifyClient = ProxyConfig::VerifyClient::Optional;
+    t.config.tlsClientCa = {m_pki.caCertificate()};
+    QVERIFY(t.start());
+    QVERIFY(opens(t.port(), m_pki.clientTls({})));
+    QTRY_COMPARE(t.api.requestCount(), 1);
+    QVERIFY(t.api.requests().first().header("Client-Cert").isEmpty());
+    QSslConfiguration foreign = m_pki.clientTls({});
+    foreign.setLocalCertificate(m_other.certificate(u"CP1"_s));
+    foreign.setPrivateKey(QSslKey(m_other.read(u"CP1.key"_s), QSsl::Ec));
+    QVERIFY(!opens(t.port(), foreign));
+    QVERIFY(opens(t.port(), m_pki.clientTls(u"CP1"_s)));
+    QTRY_COMPARE(t.api.requestCount(), 3);  // connect, the replaced one's DELETE, connect
+    QVERIFY(!t.api.requests().last().header("Client-Cert").isEmpty());
+}
+
+void TestTls::onlyTheOcppSuitesOnTls12()
+{
+    TestProxy t;
+    useIdentity(&t.config, m_pki);
+    QVERIFY(t.start());
+    QSslConfiguration tls = m_pki.clientTls({});
+    tls.setProtocol(QSsl::TlsV1_2);
+    tls.setCiphers({QSslCipher(u"ECDHE-ECDSA-CHACHA20-POLY1305"_s, QSsl::TlsV1_2)});
+    QVERIFY(!tls.ciphers().first().isNull());
+    QVERIFY(!opens(t.port(), tls));
+    tls.setCiphers({QSslCipher(u"ECDHE-ECDSA-AES256-GCM-SHA384"_s, QSsl::TlsV1_2)});
+    QVERIFY(opens(t.port(), tls));
+}
+
+// A renewed certificate serves the next handshakes; a client already connected
+// stays connected.
+void TestTls::reloadTakesNewCertificates()
+{
+    TestProxy t;
+    useIdentity(&t.config, m_pki);
+    QVERIFY(t.start());
+    std::unique_ptr<QWebSocket> before;
+    QVERIFY(opens(t.port(), m_pki.clientTls({}), {}, &before, u"CP0"_s));
+    QVERIFY(!opens(t.port(), m_other.clientTls({})));  // m_other's clients trust m_other's CA only
+
+    ProxyConfig renewed = t.config;
+    useIdentity(&renewed, m_other);
+    t.proxy->reconfigure(renewed);
+    QTRY_VERIFY(opens(t.port(), m_other.clientTls({})));
+    QVERIFY(!opens(t.port(), m_pki.clientTls({})));
+    QCOMPARE(before->state(), QAbstractSocket::ConnectedState);
+    QSignalSpy echoed(before.get(), &QWebSocket::textMessageReceived);
+    before->sendTextMessage(u"still here"_s);
+    QTRY_COMPARE(echoed.size(), 1);
+}
+
+void TestTls::failedHandshakesAreCountedAndLogged()
+{
+    TestProxy t;
+    useIdentity(&t.config, m_pki);
+    t.config.hasPushListener = true;
+    t.config.pushAddress = QHostAddress::LocalHost;
+    t.config.pushPort = 0;
+    QVERIFY(t.start());
+    // A plaintext client on the wss port: not TLS at all.
+    QTest::ignoreMessage(QtInfoMsg, QRegularExpression(u"^TLS handshake with 127\\.0\\.0\\.1 failed: "_s));
+    HttpProbe plain(t.port(), HttpProbe::upgrade("/CP1"));
+    QTRY_VERIFY(plain.closed());
+    QCOMPARE(plain.status(), 0);
+    QCOMPARE(t.api.requestCount(), 0);
+    HttpProbe metrics(t.pushPort(), HttpProbe::request("GET", "/metrics"));  // plaintext: no --push-tls
+    QTRY_VERIFY(metrics.finished());
+    QVERIFY2(metrics.body().contains("ws2api_tls_handshakes_failed_total 1\n"), metrics.body().constData());
+}
+
+QTEST_GUILESS_MAIN(TestTls)
+#include "tst_tls.moc"
