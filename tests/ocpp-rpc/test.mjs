@@ -8,8 +8,11 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn, execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import rpc from 'ocpp-rpc';
 
 const { RPCClient, createRPCError, NOREPLY } = rpc;
@@ -31,6 +34,7 @@ class RecordingApi {
         this.requests = [];
         this.waiters = [];
         this.passwords = new Map();  // ClientId -> password accepted by /connect
+        this.certificates = new Map();  // ClientId -> Client-Cert header accepted by /connect
         this.onCall = null;          // (rec) => {status, body, contentType} | 'destroy'
     }
 
@@ -109,8 +113,9 @@ class RecordingApi {
             case 'connect': {
                 const id = json;
                 const expected = this.passwords.get(id);
-                const good = expected !== undefined &&
-                    req.headers.authorization === basic(id, expected);
+                // Profile 2: Basic auth; profile 3: the station's own certificate.
+                const good = (expected !== undefined && req.headers.authorization === basic(id, expected)) ||
+                    (this.certificates.has(id) && req.headers['client-cert'] === this.certificates.get(id));
                 if (!good) {
                     return answer(401, '{"error":"bad credentials"}', {
                         'Content-Type': 'application/json',
@@ -148,11 +153,12 @@ function basic(user, password) {
 
 // ---------------------------------------------------------------------------
 // The daemon.
-function startDaemon(apiPort) {
+function startDaemon(apiPort, extra = []) {
     const args = [
         '--mode', 'ocpp', '--listen', '127.0.0.1:0',
         '--api', `http://127.0.0.1:${apiPort}/ocpp`,
         '--admin', 'none', '--threads', '2', '--call-timeout', '1', '--api-timeout', '2000',
+        ...extra,
     ];
     const child = spawn(DAEMON, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const log = [];
@@ -464,6 +470,103 @@ for (const proto of ['ocpp1.6', 'ocpp2.0.1']) {
         });
     });
 }
+
+// ---------------------------------------------------------------------------
+// Native TLS: OCPP security profiles 2 (Basic auth over TLS) and 3 (client
+// certificates), with certificates made here by Debian's openssl.
+class TestPki {
+    constructor() {
+        this.dir = mkdtempSync(join(tmpdir(), 'ws2api-ocpp-tls-'));
+    }
+    path(name) { return join(this.dir, name); }
+    read(name) { return readFileSync(this.path(name)); }
+    #req(name, subject, ca, extension) {
+        const args = ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+            '-keyout', this.path(`${name}.key`), '-out', this.path(`${name}.crt`), '-subj', subject, '-days', '2'];
+        if (ca) args.push('-CA', this.path(`${ca}.crt`), '-CAkey', this.path(`${ca}.key`));
+        if (extension) args.push('-addext', extension);
+        execFileSync('openssl', args, { stdio: 'ignore' });
+    }
+    make() {
+        this.#req('ca', '/O=Test Operator/CN=test CA');
+        this.#req('server', '/CN=localhost', 'ca', 'subjectAltName=IP:127.0.0.1');
+        this.#req('foreign-ca', '/O=Someone Else/CN=foreign CA');
+        return this;
+    }
+    station(id, ca = 'ca') { this.#req(id, `/O=Test Operator/CN=${id}`, ca); return this; }
+    // What ws2apid passes to the API for a station's verified certificate (RFC 9440).
+    clientCert(id) { return `:${new X509Certificate(this.read(`${id}.crt`)).raw.toString('base64')}:`; }
+    remove() { rmSync(this.dir, { recursive: true, force: true }); }
+}
+
+describe(`ws2apid --mode ocpp over wss: security profiles 2 and 3 (ocpp-rpc ${rpcVersion()})`, () => {
+    const pki = new TestPki();
+    const api = new RecordingApi();
+    const daemons = [];
+    const clients = new Set();
+
+    const tlsDaemon = async (verify) => {
+        const d = startDaemon(api.port, ['--tls-cert', pki.path('server.crt'), '--tls-key', pki.path('server.key'),
+            '--tls-client-ca', pki.path('ca.crt'), '--tls-verify-client', verify]);
+        daemons.push(d);
+        return d.port;
+    };
+    const station = (port, identity, { password, certificate } = {}) => {
+        const wsOpts = { ca: pki.read('ca.crt') };
+        if (certificate) Object.assign(wsOpts, { cert: pki.read(`${certificate}.crt`), key: pki.read(`${certificate}.key`) });
+        const cli = new RPCClient({
+            endpoint: `wss://127.0.0.1:${port}/ocpp`, identity, password, protocols: ['ocpp1.6'],
+            strictMode: false, reconnect: false, callTimeoutMs: 10000, wsOpts,
+        });
+        clients.add(cli);
+        return cli;
+    };
+
+    before(async () => {
+        pki.make().station('CP-31').station('CP-32', 'foreign-ca');
+        await api.start();
+        api.onCall = () => ({ status: 200, body: { status: 'Accepted', currentTime: '2026-12-07T00:00:00Z', interval: 300 } });
+    });
+
+    after(async () => {
+        for (const cli of clients) await cli.close({ force: true }).catch(() => {});
+        for (const d of daemons) {
+            const { code } = await stopDaemon(d);
+            assert.equal(code, 0, `ws2apid exited ${code}:\n${d.log.join('')}`);
+        }
+        await api.stop();
+        pki.remove();
+    });
+
+    it('profile 2: Basic auth over wss, no certificate asked for', { timeout: TEST_MS }, async () => {
+        const port = await tlsDaemon('optional');
+        api.passwords.set('CP-21', 'secret-21');
+        const mark = api.mark();
+        const cli = station(port, 'CP-21', { password: 'secret-21' });
+        await cli.connect();
+        const conn = await api.waitFor(r => r.kind === 'connect' && r.json === 'CP-21', 'POST /ocpp/connect "CP-21"', mark);
+        assert.equal(conn.headers.authorization, basic('CP-21', 'secret-21'));
+        assert.equal(conn.headers['client-cert'], undefined);
+        const res = await cli.call('BootNotification', bootPayload['ocpp1.6']);
+        assert.equal(res.status, 'Accepted');
+    });
+
+    it('profile 3: the station\'s certificate reaches the API; a missing or foreign one is refused', { timeout: TEST_MS }, async () => {
+        const port = await tlsDaemon('required');
+        api.certificates.set('CP-31', pki.clientCert('CP-31'));
+        api.certificates.set('CP-32', pki.clientCert('CP-32'));
+        const mark = api.mark();
+        await assert.rejects(station(port, 'CP-31').connect(), 'no certificate: refused');
+        await assert.rejects(station(port, 'CP-32', { certificate: 'CP-32' }).connect(), 'a foreign CA: refused');
+        const cli = station(port, 'CP-31', { certificate: 'CP-31' });
+        await cli.connect();
+        const conn = await api.waitFor(r => r.kind === 'connect' && r.json === 'CP-31', 'POST /ocpp/connect "CP-31"', mark);
+        assert.equal(conn.headers['client-cert'], pki.clientCert('CP-31'));
+        assert.ok(!api.requests.slice(mark).some(r => r.kind === 'connect' && r.json === 'CP-32'), 'CP-32 reached the API');
+        const res = await cli.call('Heartbeat', {});
+        assert.equal(res.status, 'Accepted');
+    });
+});
 
 function rpcVersion() {
     try {
