@@ -1,6 +1,8 @@
 // Native TLS on --listen (wss) with Qt's own client: the OCPP cipher policy, client
 // certificates (none, optional, required) reaching the API as RFC 9440 Client-Cert,
 // new certificates taken on reload, failed handshakes counted and logged.
+#include <QNetworkAccessManager>
+#include <QNetworkReply>
 #include <QRegularExpression>
 #include <QSignalSpy>
 #include <QSslCipher>
@@ -61,6 +63,7 @@ private Q_SLOTS:
     void onlyTheOcppSuitesOnTls12();
     void reloadTakesNewCertificates();
     void failedHandshakesAreCountedAndLogged();
+    void pushTlsOn();
 
 private:
     TestPki m_pki;
@@ -184,6 +187,36 @@ void TestTls::failedHandshakesAreCountedAndLogged()
     HttpProbe metrics(t.pushPort(), HttpProbe::request("GET", "/metrics"));  // plaintext: no --push-tls
     QTRY_VERIFY(metrics.finished());
     QVERIFY2(metrics.body().contains("ws2api_tls_handshakes_failed_total 1\n"), metrics.body().constData());
+}
+
+// --push-tls on: the separate push listener speaks TLS with the same certificate;
+// a plaintext push to it gets nowhere.
+void TestTls::pushTlsOn()
+{
+    TestProxy t;
+    useIdentity(&t.config, m_pki);
+    t.config.hasPushListener = true;
+    t.config.pushAddress = QHostAddress::LocalHost;
+    t.config.pushPort = 0;
+    t.config.pushTls = true;
+    QVERIFY(t.start());
+    std::unique_ptr<QWebSocket> client;
+    QVERIFY(opens(t.port(), m_pki.clientTls({}), {}, &client));
+    QSignalSpy pushed(client.get(), &QWebSocket::textMessageReceived);
+
+    HttpProbe plain(t.pushPort(), HttpProbe::request("POST", "/CP1", "plaintext"));
+    QTRY_VERIFY(plain.closed());
+    QCOMPARE(plain.status(), 0);
+
+    QNetworkAccessManager http;
+    QNetworkRequest request(QUrl(u"https://127.0.0.1:%1/CP1"_s.arg(t.pushPort())));
+    request.setSslConfiguration(m_pki.clientTls({}));
+    request.setRawHeader("Content-Type", "text/plain");
+    std::unique_ptr<QNetworkReply> reply(http.post(request, "over TLS"_ba));
+    QTRY_VERIFY(reply->isFinished());
+    QCOMPARE(reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), 200);
+    QTRY_COMPARE(pushed.size(), 1);
+    QCOMPARE(pushed.first().first().toString(), u"over TLS"_s);
 }
 
 QTEST_GUILESS_MAIN(TestTls)
