@@ -1,8 +1,9 @@
 // Scale-out as shipped: three real ws2apid daemons behind the real HAProxy (Debian's)
 // running packaging/haproxy/ws2api.cfg unchanged, its site values from the
-// environment. Clients come in over wss (TLS ends at HAProxy), pushes go through
-// HAProxy to the daemon that holds the client, in plain and in ocpp mode; then one
-// daemon stops and its clients come back through HAProxy on the others.
+// environment, and behind the real nginx running packaging/nginx/ws2api.conf with
+// its SITE values replaced. Clients come in over wss (TLS ends at the balancer),
+// pushes go through it to the daemon that holds the client, in plain and in ocpp
+// mode; then one daemon stops and its clients come back on the others.
 #include <QDir>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -15,6 +16,7 @@
 #include <QSslCipher>
 #include <QSslConfiguration>
 #include <QSslKey>
+#include <QSslSocket>
 #include <QTcpServer>
 #include <QTcpSocket>
 #include <QTemporaryDir>
@@ -54,6 +56,23 @@ quint16 freePort()
     return server.listen(QHostAddress::LocalHost) ? server.serverPort() : 0;
 }
 
+// A push sent the stations' way, dressed as an upgrade: the status line's code.
+int forgedPush(quint16 port, const QSslConfiguration &tls, const QString &clientId)
+{
+    QSslSocket socket;
+    socket.setSslConfiguration(tls);
+    socket.connectToHostEncrypted(u"127.0.0.1"_s, port);
+    if (!socket.waitForEncrypted(10000))
+        return -1;
+    socket.write("POST /" + clientId.toUtf8() + " HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
+                 "Connection: Upgrade\r\nContent-Length: 6\r\n\r\nforged");
+    QByteArray answer;
+    while (!answer.contains("\r\n") && socket.waitForReadyRead(10000))
+        answer += socket.readAll();
+    const QList<QByteArray> status = answer.split(' ');
+    return status.size() > 1 ? status.at(1).toInt() : 0;
+}
+
 bool listening(quint16 port)
 {
     QTcpSocket socket;
@@ -83,7 +102,8 @@ private Q_SLOTS:
     void cleanup();
 
 private:
-    bool startAll(bool ocpp);
+    bool startAll(bool ocpp, const QString &balancer = u"haproxy"_s);
+    bool startNginx(const QList<quint16> &nodes);
     void openClient(int i, bool ocpp);
     void pushToAll(const QList<int> &which, bool ocpp, int round);
     QNetworkReply *push(int i, bool ocpp, int round);
@@ -93,6 +113,9 @@ private:
     std::unique_ptr<FakeApi> m_api;
     std::vector<std::unique_ptr<DaemonProcess>> m_daemons;
     std::unique_ptr<QProcess> m_haproxy;
+    std::unique_ptr<QProcess> m_nginx;
+    QString m_certHeader;  // what the balancer passes a client certificate in
+    QTemporaryDir m_nginxDir;
     quint16 m_wssPort = 0;
     quint16 m_pushPort = 0;
     std::vector<Client> m_clients;
@@ -109,8 +132,10 @@ void TestHaproxy::initTestCase()
     QVERIFY(m_pki.make(ids));
 }
 
-bool TestHaproxy::startAll(bool ocpp)
+bool TestHaproxy::startAll(bool ocpp, const QString &balancer)
 {
+    // HAProxy passes RFC 9440's Client-Cert; stock nginx can only pass escaped PEM.
+    m_certHeader = balancer == u"nginx" ? u"X-Client-Cert"_s : u"Client-Cert"_s;
     m_api = std::make_unique<FakeApi>();
     m_api->setHandler([](const RecordedRequest &r) {
         if (r.path.endsWith("/connect"))
@@ -120,21 +145,25 @@ bool TestHaproxy::startAll(bool ocpp)
     if (!m_api->listen())
         return false;
     QStringList arguments{u"--listen"_s, u"127.0.0.1:0"_s, u"--api"_s, m_api->url(u"/api"_s).toString(),
-                          u"--admin"_s, u"none"_s, u"--threads"_s, u"1"_s, u"--forward-headers"_s, u"Client-Cert"_s};
+                          u"--admin"_s, u"none"_s, u"--threads"_s, u"1"_s, u"--forward-headers"_s, m_certHeader};
     if (ocpp)
         arguments << u"--mode"_s << u"ocpp"_s << u"--default-subprotocol"_s << u"ocpp1.6"_s;
     QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
     m_daemons.clear();
+    QList<quint16> nodes;
     for (int n = 1; n <= Nodes; ++n) {
         auto daemon = std::make_unique<DaemonProcess>(QStringLiteral(WS2APID_PATH));
         const quint16 port = daemon->start(arguments);
         if (port == 0)
             return false;
         environment.insert(u"WS2API_NODE%1"_s.arg(n), u"127.0.0.1:%1"_s.arg(port));
+        nodes.append(port);
         m_daemons.push_back(std::move(daemon));
     }
     m_wssPort = freePort();
     m_pushPort = freePort();
+    if (balancer == u"nginx")
+        return startNginx(nodes);
     environment.insert(u"WS2API_BIND"_s, u"127.0.0.1:%1"_s.arg(m_wssPort));
     environment.insert(u"WS2API_PUSH_BIND"_s, u"127.0.0.1:%1"_s.arg(m_pushPort));
     environment.insert(u"WS2API_CERT"_s, m_pki.path(u"server.pem"_s));
@@ -144,6 +173,40 @@ bool TestHaproxy::startAll(bool ocpp)
     m_haproxy->setProcessChannelMode(QProcess::ForwardedErrorChannel);
     m_haproxy->start(QStringLiteral(HAPROXY_PATH), {u"-db"_s, u"-f"_s, QStringLiteral(HAPROXY_CONFIG)});
     return m_haproxy->waitForStarted();
+}
+
+// packaging/nginx/ws2api.conf with its SITE values replaced, inside the smallest
+// nginx.conf that runs it unprivileged-free in a temporary folder.
+bool TestHaproxy::startNginx(const QList<quint16> &nodes)
+{
+    QFile shipped(QStringLiteral(NGINX_CONFIG));
+    if (!shipped.open(QIODevice::ReadOnly) || !m_nginxDir.isValid())
+        return false;
+    QString site = QString::fromUtf8(shipped.readAll());
+    for (int n = 0; n < nodes.size(); ++n)
+        site.replace(u"server 10.0.0.1%1:4000"_s.arg(n + 1), u"server 127.0.0.1:%1"_s.arg(nodes[n]));
+    site.replace(u"listen 443 ssl;"_s, u"listen 127.0.0.1:%1 ssl;"_s.arg(m_wssPort));
+    site.replace(u"listen 10.0.0.10:4001;"_s, u"listen 127.0.0.1:%1;"_s.arg(m_pushPort));
+    for (const QString &kind : {u"rsa"_s, u"ecdsa"_s}) {  // both slots get the test's EC certificate
+        site.replace(u"/etc/ws2api/tls/%1.pem"_s.arg(kind), m_pki.path(u"server.crt"_s));
+        site.replace(u"/etc/ws2api/tls/%1.key"_s.arg(kind), m_pki.path(u"server.key"_s));
+    }
+    site.replace(u"/etc/ws2api/tls/client-ca.pem"_s, m_pki.path(u"ca.crt"_s));
+    QFile siteFile(m_nginxDir.filePath(u"ws2api.conf"_s));
+    QFile main(m_nginxDir.filePath(u"nginx.conf"_s));
+    if (!siteFile.open(QIODevice::WriteOnly) || !main.open(QIODevice::WriteOnly))
+        return false;
+    siteFile.write(site.toUtf8());
+    main.write(u"daemon off;\nmaster_process on;\nworker_processes 1;\npid %1/nginx.pid;\n"
+               "error_log stderr warn;\nevents { worker_connections 4096; }\nhttp {\n    access_log off;\n"
+               "    client_body_temp_path %1/body;\n    proxy_temp_path %1/proxy;\n    include %1/ws2api.conf;\n}\n"_s
+                   .arg(m_nginxDir.path())
+                   .toUtf8());
+    main.close();
+    m_nginx = std::make_unique<QProcess>();
+    m_nginx->setProcessChannelMode(QProcess::ForwardedErrorChannel);
+    m_nginx->start(QStringLiteral(NGINX_PATH), {u"-p"_s, m_nginxDir.path(), u"-c"_s, main.fileName()});
+    return m_nginx->waitForStarted();
 }
 
 void TestHaproxy::openClient(int i, bool ocpp)
@@ -245,15 +308,21 @@ std::map<QString, int> TestHaproxy::nodeOfClient(int except) const
 
 void TestHaproxy::scaleOut_data()
 {
+    QTest::addColumn<QString>("balancer");
     QTest::addColumn<bool>("ocpp");
-    QTest::addRow("plain") << false;
-    QTest::addRow("ocpp") << true;
+    QTest::addRow("haproxy plain") << u"haproxy"_s << false;
+    QTest::addRow("haproxy ocpp") << u"haproxy"_s << true;
+    QTest::addRow("nginx plain") << u"nginx"_s << false;
+    QTest::addRow("nginx ocpp") << u"nginx"_s << true;
 }
 
 void TestHaproxy::scaleOut()
 {
+    QFETCH(QString, balancer);
     QFETCH(bool, ocpp);
-    QVERIFY(startAll(ocpp));
+    if (balancer == u"nginx" && !QFile::exists(QStringLiteral(NGINX_PATH)))
+        QSKIP("nginx is not installed (scripts/install-deps installs it)");
+    QVERIFY(startAll(ocpp, balancer));
     QTRY_VERIFY_WITH_TIMEOUT(listening(m_wssPort) && listening(m_pushPort), 10000);
 
     m_clients.clear();
@@ -274,10 +343,14 @@ void TestHaproxy::scaleOut()
         const QByteArray key = ocpp ? "\"" + clientId(i).toUtf8() + "\"" : "/api/" + clientId(i).toUtf8();
         QVERIFY2(connects.count(key), key.constData());
         const RecordedRequest &r = connects[key];
-        if (ocpp) {
-            QCOMPARE(r.header("Client-Cert"), ":" + m_pki.certificate(clientId(i)).toDer().toBase64() + ":");
+        const QByteArray certHeader = r.header(m_certHeader.toLatin1());
+        if (ocpp && m_certHeader == u"Client-Cert") {
+            QCOMPARE(certHeader, ":" + m_pki.certificate(clientId(i)).toDer().toBase64() + ":");
+        } else if (ocpp) {
+            QCOMPARE(QSslCertificate(QByteArray::fromPercentEncoding(certHeader)), m_pki.certificate(clientId(i)));
         } else {
             QCOMPARE(r.header("Authorization"), "Basic " + (clientId(i) + u":secret"_s).toUtf8().toBase64());
+            QVERIFY(certHeader.isEmpty());
             QVERIFY(r.header("Client-Cert").isEmpty());
         }
     }
@@ -293,6 +366,11 @@ void TestHaproxy::scaleOut()
     for (int i = 0; i < Clients; ++i)
         everyone.append(i);
     pushToAll(everyone, ocpp, 1);
+
+    // A station cannot push to another through the stations' side.
+    const int forged = forgedPush(m_wssPort, m_pki.clientTls({}), clientId(5));
+    QVERIFY2(forged >= 400, qPrintable(u"a push through the stations' port got %1"_s.arg(forged)));
+    QCOMPARE(m_clients[5].received.size(), 1);
 
     // One daemon stops: its clients are closed with 1001 and come back through
     // HAProxy, which hashes them (and pushes to them) to the other two.
@@ -385,11 +463,13 @@ void TestHaproxy::refusesWhatTheProfilesForbid()
 void TestHaproxy::cleanup()
 {
     m_clients.clear();
-    if (m_haproxy && m_haproxy->state() != QProcess::NotRunning) {
-        m_haproxy->terminate();
-        m_haproxy->waitForFinished();
+    for (std::unique_ptr<QProcess> *balancer : {&m_haproxy, &m_nginx}) {
+        if (*balancer && (*balancer)->state() != QProcess::NotRunning) {
+            (*balancer)->terminate();
+            (*balancer)->waitForFinished();
+        }
+        balancer->reset();
     }
-    m_haproxy.reset();
     m_daemons.clear();
 }
 
