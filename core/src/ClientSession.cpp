@@ -7,6 +7,7 @@
 #include "ApiClient.h"
 #include "ClientRegistry.h"
 #include "DirectTcpSocket.h"
+#include "transport/Transport.h"
 #include "HostAddress.h"
 #include "LogText.h"
 #include "Metrics.h"
@@ -20,12 +21,13 @@ namespace {
 qint64 nowMs() { return QDateTime::currentMSecsSinceEpoch(); }
 }
 
-ClientSession::ClientSession(Worker *worker, QWebSocket *socket, DirectTcpSocket *tcp,
+ClientSession::ClientSession(Worker *worker, QWebSocket *socket, QTcpSocket *transport,
                              QByteArray clientId, quint64 serial, QString protocol)
     : QObject()  // owned by the worker's session table; see Worker::m_incoming
     , m_worker(worker)
     , m_socket(socket)
-    , m_tcp(tcp)
+    , m_transport(transport)
+    , m_tcp(qobject_cast<DirectTcpSocket *>(transport))
     , m_clientId(std::move(clientId))
     , m_serial(serial)
     , m_protocol(std::move(protocol))
@@ -117,7 +119,7 @@ int ClientSession::send(const ClientMessage &message)
 {
     if (!m_socket || m_closing)
         return 404;
-    if (m_socket->bytesToWrite() + message.data.size() > m_worker->config().sendQueueBytes) {
+    if (transport::queuedBytes(m_transport) + message.data.size() > m_worker->config().sendQueueBytes) {
         qCInfo(lcSession).noquote() << "client" << quotedForLog(m_clientId)
                                     << "is not reading; send queue full, closing";
         close(1008, QStringLiteral("send queue full"), true);
@@ -194,6 +196,7 @@ void ClientSession::onDisconnected()
     m_socket->deleteLater();
     m_socket = nullptr;
     m_tcp = nullptr;
+    m_transport = nullptr;
     m_mode->clientGone();
     finishIfDone();
 }

@@ -10,6 +10,7 @@
 #include "modes/WireMode.h"
 #include "ws2api/AdminTypes.h"
 
+class QTcpSocket;
 class QWebSocket;
 
 namespace ws2api {
@@ -30,7 +31,7 @@ public:
     using ApiCallback = std::function<void(const ApiResponse &)>;
 
     // `tcp` is the socket under `socket` (it lets a frame leave as one send()).
-    ClientSession(Worker *worker, QWebSocket *socket, DirectTcpSocket *tcp, QByteArray clientId,
+    ClientSession(Worker *worker, QWebSocket *socket, QTcpSocket *transport, QByteArray clientId,
                   quint64 serial, QString protocol);
     ~ClientSession() override;
 
@@ -72,7 +73,8 @@ private:
 
     Worker *m_worker;
     QWebSocket *m_socket;
-    DirectTcpSocket *m_tcp;
+    QTcpSocket *m_transport;  // under m_socket: plaintext or TLS
+    DirectTcpSocket *m_tcp;   // m_transport when plaintext, for one send() per frame
     QByteArray m_clientId;
     quint64 m_serial;
     QString m_protocol;

@@ -121,7 +121,8 @@ void IncomingConnection::startUpgrade(const HttpHead &head)
     // The API decides now; its own timeout governs from here.
     m_timer->stop();
     m_askingApi = true;
-    ConnectInfo info{*clientId, &head, m_socket->peerAddress(), *protocol, transport::clientCertHeader(m_socket)};
+    ConnectInfo info{*clientId, &head, m_socket->peerAddress(), *protocol, transport::clientCertHeader(m_socket),
+                     transport::checksClientCertificates(m_socket)};
     m_worker->callApi(m_worker->mode().connectRequest(info), this,
                       [this, id = *clientId, protocol = *protocol](const ApiResponse &response) {
         m_askingApi = false;

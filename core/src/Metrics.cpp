@@ -179,6 +179,8 @@ QByteArray Metrics::prometheusText() const
     appendMetric(out, "ws2api_frames_rejected_total", "counter",
                  "OCPP frames from clients that were malformed or answered nothing we sent.");
     appendSample(out, "ws2api_frames_rejected_total", t.framesRejected);
+    appendMetric(out, "ws2api_tls_handshakes_failed_total", "counter",
+                 "TLS handshakes on the listeners that failed (protocol, cipher, certificate).");
     appendSample(out, "ws2api_tls_handshakes_failed_total", t.tlsHandshakesFailed);
     return out;
 }

@@ -160,16 +160,18 @@ void Worker::takeConnection(qintptr descriptor, ListenerRole role)
     if (auto *tls = qobject_cast<QSslSocket *>(socket))
         watchTlsHandshake(tls);
     new IncomingConnection(this, m_incoming, socket, role);
+    transport::startHandshake(socket);
 }
 
 // A handshake that fails is counted, and each cause logged at most once a second
 // with the count of the held-back ones (a scanner trying old protocols would
-// otherwise write a line per attempt). The socket then closes, which ends its
-// IncomingConnection.
+// otherwise write a line per attempt). Qt sends the TLS alert and closes the
+// socket itself, which ends its IncomingConnection. A connection closed before any
+// handshake (a port probe, a TCP health check) is no failure.
 void Worker::watchTlsHandshake(QSslSocket *socket)
 {
-    connect(socket, &QSslSocket::errorOccurred, this, [this, socket](QAbstractSocket::SocketError) {
-        if (socket->isEncrypted())
+    connect(socket, &QSslSocket::errorOccurred, this, [this, socket](QAbstractSocket::SocketError error) {
+        if (socket->isEncrypted() || error == QAbstractSocket::RemoteHostClosedError)
             return;
         WorkerCounters::bump(counters().tlsHandshakesFailed);
         const QString cause = socket->errorString();
@@ -180,7 +182,9 @@ void Worker::watchTlsHandshake(QSslSocket *socket)
             qCInfo(lcWorker).noquote() << "TLS handshake with" << withoutIpv4Mapping(socket->peerAddress()).toString()
                                        << "failed:" << cause + throttle.note();
         }
-        socket->abort();
+        // Qt closes a failed handshake itself, after its alert; not a socket whose
+        // TLS could not even start (a key that does not fit the certificate).
+        QMetaObject::invokeMethod(socket, &QAbstractSocket::abort, Qt::QueuedConnection);
     });
 }
 
@@ -251,8 +255,7 @@ void Worker::onNewWebSocket(QWebSocketServer *server)
             continue;
         }
         const quint64 serial = m_shared.registry->newSessionSerial();
-        auto *direct = qobject_cast<DirectTcpSocket *>(upgrading.tcp);
-        auto *session = new ClientSession(this, socket, direct, clientId, serial, upgrading.protocol);
+        auto *session = new ClientSession(this, socket, upgrading.tcp, clientId, serial, upgrading.protocol);
         m_sessions.insert(serial, session);
         WorkerCounters::bump(counters().connectionsAccepted);
         const auto previous = m_shared.registry->claim(clientId, {m_index, serial});

@@ -130,6 +130,14 @@ void TestDaemon::tlsFilesFromTheCommandLine()
     QVERIFY(noKey.waitForFinished());
     QCOMPARE(noKey.exitCode(), 2);
     QVERIFY(noKey.readAllStandardError().contains("--tls-cert and --tls-key go together"));
+
+    ws2api::test::TestPki other;
+    QVERIFY(other.make());
+    QProcess wrongKey;
+    wrongKey.start(DaemonPath, {u"--tls-cert"_s, pki.path(u"server.crt"_s), u"--tls-key"_s, other.path(u"server.key"_s)});
+    QVERIFY(wrongKey.waitForFinished());
+    QCOMPARE(wrongKey.exitCode(), 2);
+    QVERIFY(wrongKey.readAllStandardError().contains("--tls-key: not the key of the certificate in --tls-cert"));
 }
 
 // The demo API speaks OCPP too: every station accepted, every CALL answered {}.

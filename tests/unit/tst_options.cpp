@@ -219,6 +219,8 @@ void TestOptions::badArguments_data()
     QTest::addRow("missing value") << QStringList{u"--listen"_s} << u"--listen"_s;
     QTest::addRow("positional") << QStringList{u"extra"_s} << u"\"extra\""_s;
     QTest::addRow("newline in value") << QStringList{u"--listen"_s, u"a\nb"_s} << u"\"a\\x0ab\""_s;
+    QTest::addRow("second certificate pair") << QStringList{u"--tls-cert"_s, u"a.pem"_s, u"--tls-cert"_s, u"b.pem"_s}
+                                             << u"one certificate pair for now"_s;
     QTest::addRow("positional after --") << QStringList{u"--"_s, u"--listen"_s} << u"\"--listen\""_s;
     bad(u"--listen"_s, {u"foo"_s, u"1.2.3.4"_s, u"1.2.3.4:"_s, u"1.2.3.4:65536"_s, u"1.2.3.4:-1"_s,
                         u"1.2.3.4:+1"_s, u"::1:4000"_s, u"[1.2.3.4]:80"_s, u"1.2.3:80"_s,

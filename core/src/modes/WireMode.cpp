@@ -48,8 +48,8 @@ HeaderList WireMode::forwardedHeaders(const ConnectInfo &info) const
     // The daemon's options refuse names that are passed already or that the API
     // request sets itself.
     for (const QByteArray &name : m_forwardHeaders) {
-        if (!info.clientCert.isEmpty() && name.compare("Client-Cert", Qt::CaseInsensitive) == 0)
-            continue;  // never a client's own beside the one it proved
+        if (info.checksClientCertificates && name.compare("Client-Cert", Qt::CaseInsensitive) == 0)
+            continue;  // a client's own, where our TLS proves the certificate itself
         for (const QByteArray &value : info.head->headerValues(name))
             headers.emplaceBack(name, value);
     }

@@ -26,6 +26,7 @@ struct ConnectInfo
     QHostAddress peer;
     QString subprotocol;  // negotiated; empty in plain mode
     QByteArray clientCert;  // ":<base64 DER>:" of a verified client certificate, or empty
+    bool checksClientCertificates = false;  // our TLS asks for them: a client's own Client-Cert never passes
 };
 
 // The API's word on a connect request, as the client will see it.

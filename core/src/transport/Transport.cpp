@@ -79,8 +79,28 @@ QTcpSocket *adopt(qintptr descriptor, const std::optional<QSslConfiguration> &tl
         delete socket;
         return nullptr;
     }
-    socket->startServerEncryption();
     return socket;
+}
+
+void startHandshake(QTcpSocket *socket)
+{
+    if (auto *tls = qobject_cast<TlsSocket *>(socket))
+        tls->startServerEncryption();
+}
+
+bool checksClientCertificates(const QTcpSocket *socket)
+{
+    const auto *tls = qobject_cast<const QSslSocket *>(socket);
+    return tls && tls->peerVerifyMode() == QSslSocket::VerifyPeer;
+}
+
+qint64 queuedBytes(const QTcpSocket *socket)
+{
+    if (!socket)
+        return 0;
+    if (const auto *tls = qobject_cast<const QSslSocket *>(socket))
+        return tls->bytesToWrite() + tls->encryptedBytesToWrite();
+    return socket->bytesToWrite();
 }
 
 void holdWrites(QTcpSocket *socket)

@@ -19,9 +19,21 @@ namespace transport {
 // for plaintext (no --tls-cert, or a push listener without --push-tls).
 std::optional<QSslConfiguration> serverTls(const ProxyConfig &config, ListenerRole role);
 
-// A socket for an accepted descriptor: a DirectTcpSocket, or a TlsSocket whose
-// server handshake has started. Null and *error when the descriptor is unusable.
+// A socket for an accepted descriptor: a DirectTcpSocket, or a TlsSocket ready for
+// startHandshake(). Null and *error when the descriptor is unusable.
 QTcpSocket *adopt(qintptr descriptor, const std::optional<QSslConfiguration> &tls, QString *error);
+
+// Starts the server handshake of a TLS socket (after its owner listens to its
+// errors: a bad key fails at once); nothing for plaintext.
+void startHandshake(QTcpSocket *socket);
+
+// Whether the daemon checks client certificates on this socket itself: then no
+// Client-Cert header a client wrote may pass, whatever --forward-headers says.
+bool checksClientCertificates(const QTcpSocket *socket);
+
+// What waits to be sent on `socket`, whatever layer holds it (TLS: the plaintext
+// not yet encrypted and the records not yet sent); 0 for a null socket.
+qint64 queuedBytes(const QTcpSocket *socket);
 
 // Gathers the socket's writes until releaseWrites().
 void holdWrites(QTcpSocket *socket);
