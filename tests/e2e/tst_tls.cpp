@@ -81,6 +81,15 @@ private Q_SLOTS:
     void keyThatDoesNotFitIsRefusedAtOnce();
 
 private:
+    // Trusts our server, shows a certificate from the other CA.
+    QSslConfiguration foreignCertificate() const
+    {
+        QSslConfiguration tls = m_pki.clientTls({});
+        tls.setLocalCertificate(m_other.certificate(u"CP1"_s));
+        tls.setPrivateKey(QSslKey(m_other.read(u"CP1.key"_s), QSsl::Ec));
+        return tls;
+    }
+
     TestPki m_pki;
     TestPki m_other;  // another CA: its certificates are foreign to m_pki's
 };
@@ -112,9 +121,7 @@ void TestTls::clientCertificateReachesTheApi()
     QVERIFY(t.start());
     QVERIFY(refused(t.port(), m_pki.clientTls({})));           // none
     QVERIFY(refused(t.port(), m_other.clientTls(u"CP1"_s)));   // foreign CA (and server unknown to it)
-    QSslConfiguration foreign = m_pki.clientTls({});
-    foreign.setLocalCertificate(m_other.certificate(u"CP1"_s));
-    foreign.setPrivateKey(QSslKey(m_other.read(u"CP1.key"_s), QSsl::Ec));
+    const QSslConfiguration foreign = foreignCertificate();
     QVERIFY(refused(t.port(), foreign));                       // a certificate from another CA
     QCOMPARE(t.api.requestCount(), 0);
 
@@ -143,9 +150,7 @@ void TestTls::optionalCertificate()
     QVERIFY(opens(t.port(), m_pki.clientTls({}), ":forged:"));
     QTRY_COMPARE(t.api.requestCount(), 1);
     QVERIFY(t.api.requests().first().header("Client-Cert").isEmpty());
-    QSslConfiguration foreign = m_pki.clientTls({});
-    foreign.setLocalCertificate(m_other.certificate(u"CP1"_s));
-    foreign.setPrivateKey(QSslKey(m_other.read(u"CP1.key"_s), QSsl::Ec));
+    const QSslConfiguration foreign = foreignCertificate();
     QVERIFY(refused(t.port(), foreign));
     QVERIFY(opens(t.port(), m_pki.clientTls(u"CP1"_s)));
     QTRY_COMPARE(t.api.requestCount(), 3);  // connect, the replaced one's DELETE, connect
