@@ -7,6 +7,7 @@
 #include <QSignalSpy>
 #include <QSslCipher>
 #include <QSslKey>
+#include <QSslSocket>
 #include <QTest>
 #include <QWebSocket>
 
@@ -79,6 +80,7 @@ private Q_SLOTS:
     void failedHandshakesAreCountedAndLogged();
     void pushTlsOn();
     void keyThatDoesNotFitIsRefusedAtOnce();
+    void clientThatStopsReadingIsCut();
 
 private:
     // Trusts our server, shows a certificate from the other CA.
@@ -253,6 +255,48 @@ void TestTls::keyThatDoesNotFitIsRefusedAtOnce()
     QVERIFY(t.start());
     QTest::ignoreMessage(QtInfoMsg, QRegularExpression(u"^TLS handshake with 127\\.0\\.0\\.1 failed: "_s));
     QVERIFY(refused(t.port(), m_pki.clientTls({})));
+}
+
+// The 4 MiB send queue of a client counts what TLS has encrypted and not yet sent:
+// a wss client that stops reading gets 503s and is closed, as a plaintext one.
+void TestTls::clientThatStopsReadingIsCut()
+{
+    TestProxy t;
+    useIdentity(&t.config, m_pki);
+    t.config.hasPushListener = true;
+    t.config.pushAddress = QHostAddress::LocalHost;
+    t.config.pushPort = 0;
+    t.config.sendQueueBytes = 256 * 1024;
+    t.config.maxMessage = 64 * 1024;
+    QVERIFY(t.start());
+    QSslSocket stuck;
+    stuck.setSslConfiguration(m_pki.clientTls({}));
+    QByteArray answer;
+    connect(&stuck, &QSslSocket::readyRead, &stuck, [&] { answer += stuck.readAll(); });
+    connect(&stuck, &QSslSocket::encrypted, &stuck, [&] {
+        stuck.write("GET /stuck HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    });
+    stuck.connectToHostEncrypted(u"127.0.0.1"_s, t.port());
+    QTRY_VERIFY(answer.contains("\r\n\r\n"));
+    QVERIFY(answer.startsWith("HTTP/1.1 101"));
+    stuck.setReadBufferSize(1);
+    disconnect(&stuck, &QSslSocket::readyRead, nullptr, nullptr);
+
+    const QByteArray chunk(60 * 1024, 'z');
+    int status = 200;
+    int pushes = 0;
+    // Bounded: loopback buffers hold a few MiB at most before the queue fills.
+    while (status == 200 && pushes < 2000) {
+        HttpProbe push(t.pushPort(), HttpProbe::request("POST", "/stuck", chunk));
+        QTRY_VERIFY(push.finished());
+        status = push.status();
+        ++pushes;
+    }
+    QCOMPARE(status, 503);
+    HttpProbe after(t.pushPort(), HttpProbe::request("POST", "/stuck", "x"));
+    QTRY_VERIFY(after.finished());
+    QCOMPARE(after.status(), 404);
 }
 
 QTEST_GUILESS_MAIN(TestTls)
