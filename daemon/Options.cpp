@@ -4,15 +4,13 @@
 #include <QFile>
 #include <QMap>
 #include <QSettings>
-#include <QSslCertificate>
-#include <QSslKey>
 #include <QThread>
 #include <QUrl>
 
 #include <algorithm>
 #include <climits>
 
-#include "TlsCheck.h"
+#include "TlsOptions.h"
 
 using namespace Qt::Literals::StringLiterals;
 
@@ -90,102 +88,6 @@ bool parseEndpoint(const QString &value, QHostAddress *address, quint16 *port, Q
 bool setListen(const QString &value, ParsedOptions *out, QString *why)
 {
     return parseEndpoint(value, &out->config.listenAddress, &out->config.listenPort, why);
-}
-
-bool setApiCa(const QString &value, ParsedOptions *out, QString *why)
-{
-    QFile file(value);
-    if (!file.open(QIODevice::ReadOnly)) {
-        *why = u"cannot read %1: %2"_s.arg(quoted(value), file.errorString());
-        return false;
-    }
-    const QList<QSslCertificate> certificates = QSslCertificate::fromData(file.readAll(), QSsl::Pem);
-    if (certificates.isEmpty()) {
-        *why = u"%1 holds no PEM certificate"_s.arg(quoted(value));
-        return false;
-    }
-    out->config.apiCaFile = value;
-    out->config.apiCaCertificates = certificates;
-    return true;
-}
-
-QByteArray readWholeFile(const QString &path, QString *why)
-{
-    QFile file(path);
-    if (!file.open(QIODevice::ReadOnly)) {
-        *why = u"cannot read %1: %2"_s.arg(quoted(path), file.errorString());
-        return {};
-    }
-    QByteArray data = file.readAll();
-    if (data.isEmpty())
-        *why = u"%1 is empty"_s.arg(quoted(path));
-    return data;
-}
-
-bool setTlsCert(const QString &value, ParsedOptions *out, QString *why)
-{
-    const QByteArray pem = readWholeFile(value, why);
-    if (pem.isEmpty())
-        return false;
-    const QList<QSslCertificate> chain = QSslCertificate::fromData(pem, QSsl::Pem);
-    if (chain.isEmpty()) {
-        *why = u"%1 holds no PEM certificate"_s.arg(quoted(value));
-        return false;
-    }
-    out->config.tlsChain = chain;
-    return true;
-}
-
-bool setTlsKey(const QString &value, ParsedOptions *out, QString *why)
-{
-    const QByteArray pem = readWholeFile(value, why);
-    if (pem.isEmpty())
-        return false;
-    for (const QSsl::KeyAlgorithm algorithm : {QSsl::Ec, QSsl::Rsa}) {
-        const QSslKey key(pem, algorithm, QSsl::Pem, QSsl::PrivateKey);
-        if (!key.isNull()) {
-            out->config.tlsKey = key;
-            return true;
-        }
-    }
-    *why = u"%1 holds no unencrypted PEM RSA or EC private key"_s.arg(quoted(value));
-    return false;
-}
-
-bool setTlsClientCa(const QString &value, ParsedOptions *out, QString *why)
-{
-    const QByteArray pem = readWholeFile(value, why);
-    if (pem.isEmpty())
-        return false;
-    out->config.tlsClientCa = QSslCertificate::fromData(pem, QSsl::Pem);
-    if (out->config.tlsClientCa.isEmpty()) {
-        *why = u"%1 holds no PEM certificate"_s.arg(quoted(value));
-        return false;
-    }
-    return true;
-}
-
-bool setTlsVerifyClient(const QString &value, ParsedOptions *out, QString *why)
-{
-    using Verify = ws2api::ProxyConfig::VerifyClient;
-    static const QMap<QString, Verify> Modes = {
-        {u"none"_s, Verify::None}, {u"optional"_s, Verify::Optional}, {u"required"_s, Verify::Required}};
-    if (!Modes.contains(value)) {
-        *why = u"%1 is not none, optional or required"_s.arg(quoted(value));
-        return false;
-    }
-    out->config.tlsVerifyClient = Modes.value(value);
-    return true;
-}
-
-bool setPushTls(const QString &value, ParsedOptions *out, QString *why)
-{
-    if (value != u"on" && value != u"off") {
-        *why = u"%1 is not on or off"_s.arg(quoted(value));
-        return false;
-    }
-    out->config.pushTls = value == u"on";
-    return true;
 }
 
 bool setPushListen(const QString &value, ParsedOptions *out, QString *why)
@@ -449,7 +351,7 @@ const OptionSpec Specs[] = {
     {"api"_L1, "URL"_L1, "API base URL, http(s)://host[:port][/path], or demo: for the built-in "
      "echo API (default http://127.0.0.1:5000/)."_L1, setApi},
     {"api-ca"_L1, "FILE"_L1, "PEM CA certificates that an https API's certificate must chain to "
-     "(default: the system's store)."_L1, setApiCa},
+     "(default: the system's store)."_L1, tlsoptions::setApiCa},
     {"mode"_L1, "plain|ocpp"_L1, "Wire mode (default plain)."_L1, setMode},
     {"push-listen"_L1, "ADDR:PORT"_L1, "Separate listener for pushes, /metrics and /healthz "
      "(default: the --listen one)."_L1, setPushListen},
@@ -482,15 +384,17 @@ const OptionSpec Specs[] = {
      setNotifyDisconnect},
     {"tls-cert"_L1, "FILE"_L1, "PEM certificate chain, leaf first: --listen speaks TLS (wss) "
      "with it, TLS 1.2+ with the OCPP cipher suites (default: plaintext). One pair for "
-     "now."_L1, setTlsCert},
-    {"tls-key"_L1, "FILE"_L1, "PEM private key (RSA or EC, unencrypted) of --tls-cert."_L1, setTlsKey},
+     "now."_L1, tlsoptions::setTlsCert},
+    {"tls-key"_L1, "FILE"_L1, "PEM private key (RSA or EC, unencrypted) of --tls-cert."_L1,
+     tlsoptions::setTlsKey},
     {"tls-client-ca"_L1, "FILE"_L1, "PEM CA certificates that client certificates must chain to."_L1,
-     setTlsClientCa},
+     tlsoptions::setTlsClientCa},
     {"tls-verify-client"_L1, "none|optional|required"_L1, "Ask clients for a certificate and check "
      "it against --tls-client-ca; a verified one reaches the API as Client-Cert (default none)."_L1,
-     setTlsVerifyClient},
+     tlsoptions::setTlsVerifyClient},
     {"push-tls"_L1, "on|off"_L1, "The --push-listen listener speaks TLS too, with the same "
-     "certificate (default off; without --push-listen pushes share --listen's TLS)."_L1, setPushTls},
+     "certificate (default off; without --push-listen pushes share --listen's TLS)."_L1,
+     tlsoptions::setPushTls},
     {"forward-headers"_L1, "LIST"_L1, "More upgrade-request headers passed on to the connect "
      "request, comma separated, e.g. Client-Cert set by a TLS-terminating balancer "
      "(default: none beyond Authorization, Cookie, Origin, User-Agent, "
@@ -574,28 +478,8 @@ bool applyValues(const QMap<QString, Source> &values, ParsedOptions *out, QStrin
                                                                  c.subprotocols.join(u','));
         return false;
     }
-    if (c.tlsChain.isEmpty() != c.tlsKey.isNull()) {
-        *error = u"--tls-cert and --tls-key go together"_s;
-        return false;
-    }
-    if (!c.tlsChain.isEmpty() && !keyFitsCertificate(c.tlsChain.first(), c.tlsKey)) {
-        *error = values.value(u"tls-key"_s).label + u": not the key of the certificate in --tls-cert"_s;
-        return false;
-    }
-    if (c.pushTls && !c.hasPushListener) {
-        *error = u"--push-tls on needs --push-listen (without it pushes share --listen and its TLS)"_s;
-        return false;
-    }
-    if (c.tlsVerifyClient != ws2api::ProxyConfig::VerifyClient::None && c.tlsClientCa.isEmpty()) {
-        *error = u"--tls-verify-client needs --tls-client-ca"_s;
-        return false;
-    }
-    if (c.tlsVerifyClient != ws2api::ProxyConfig::VerifyClient::None && c.tlsChain.isEmpty()) {
-        *error = u"--tls-verify-client needs --tls-cert"_s;
-        return false;
-    }
-    if (c.pushTls && c.tlsChain.isEmpty()) {
-        *error = u"--push-tls on needs --tls-cert"_s;
+    if (const QString problem = tlsoptions::inconsistency(*out); !problem.isEmpty()) {
+        *error = problem;
         return false;
     }
     if (!c.cpuProfile.isEmpty() && c.cpuProfile == c.memProfile) {
