@@ -1,6 +1,7 @@
 #include "HttpProbe.h"
 
 #include <QHostAddress>
+#include <QTest>
 
 namespace ws2api::test {
 
@@ -99,6 +100,18 @@ QByteArray HttpProbe::upgrade(const QByteArray &target,
         {"Sec-WebSocket-Version", "13"}};
     all += headers;
     return request("GET", target, {}, all);
+}
+
+int HttpProbe::postUntilRefused(quint16 port, const QByteArray &target, const QByteArray &body, int limit)
+{
+    int status = 200;
+    for (int i = 0; i < limit && status == 200; ++i) {
+        HttpProbe push(port, request("POST", target, body));
+        if (!QTest::qWaitFor([&] { return push.finished(); }, 10000))
+            return 0;
+        status = push.status();
+    }
+    return status;
 }
 
 } // namespace ws2api::test

@@ -32,6 +32,11 @@ public:
     static QByteArray upgrade(const QByteArray &target,
                               const QList<QPair<QByteArray, QByteArray>> &headers = {});
 
+    // POSTs `body` to `target`, one connection each, until an answer is not 200, at
+    // most `limit` times: the last status (200 when none was refused, 0 when one
+    // never came). For a client that stops reading, whose send queue must fill.
+    static int postUntilRefused(quint16 port, const QByteArray &target, const QByteArray &body, int limit);
+
 private:
     void parse();
 
