@@ -16,6 +16,21 @@ using namespace Qt::Literals::StringLiterals;
 
 namespace ws2apid {
 
+QString quoted(const QString &value)
+{
+    return u'"' + value + u'"';
+}
+
+bool parseOnOff(const QString &value, bool *on, QString *why)
+{
+    if (value != u"on" && value != u"off") {
+        *why = u"%1 is not on or off"_s.arg(quoted(value));
+        return false;
+    }
+    *on = value == u"on";
+    return true;
+}
+
 namespace {
 
 using ws2api::ProxyConfig;
@@ -25,11 +40,6 @@ constexpr qint64 MaxSeconds = INT_MAX / 1000;
 constexpr qint64 MaxMessageBytes = 256 << 20;
 const QString ConfigSection = u"ws2apid"_s;
 const QStringList KnownSubprotocols = {u"ocpp2.1"_s, u"ocpp2.0.1"_s, u"ocpp1.6"_s};
-
-QString quoted(const QString &value)
-{
-    return u'"' + value + u'"';
-}
 
 // "Setters" turn one option's text into config fields; on failure *why says what is
 // wrong with the value, without the option's name (the caller knows where it came from).
@@ -265,12 +275,7 @@ bool setPingInterval(const QString &value, ParsedOptions *out, QString *why)
 
 bool setNotifyDisconnect(const QString &value, ParsedOptions *out, QString *why)
 {
-    if (value != u"on" && value != u"off") {
-        *why = u"%1 is not on or off"_s.arg(quoted(value));
-        return false;
-    }
-    out->config.notifyDisconnect = value == u"on";
-    return true;
+    return parseOnOff(value, &out->config.notifyDisconnect, why);
 }
 
 // RFC 9110 token characters: what a header name may be made of.

@@ -44,4 +44,9 @@ QString daemonVersion();
 // The long names of every option --help lists (without dashes), for tests.
 QStringList optionNames();
 
+// For the setters of option values (here and in TlsOptions): a value as an error
+// line quotes it, and an on|off switch (false and *why for anything else).
+QString quoted(const QString &value);
+bool parseOnOff(const QString &value, bool *on, QString *why);
+
 } // namespace ws2apid

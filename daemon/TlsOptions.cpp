@@ -23,11 +23,6 @@ namespace ws2apid::tlsoptions {
 
 namespace {
 
-QString quoted(const QString &value)
-{
-    return u'"' + value + u'"';
-}
-
 QByteArray readWholeFile(const QString &path, QString *why)
 {
     QFile file(path);
@@ -137,12 +132,7 @@ bool setTlsVerifyClient(const QString &value, ParsedOptions *out, QString *why)
 
 bool setPushTls(const QString &value, ParsedOptions *out, QString *why)
 {
-    if (value != u"on" && value != u"off") {
-        *why = u"%1 is not on or off"_s.arg(quoted(value));
-        return false;
-    }
-    out->config.pushTls = value == u"on";
-    return true;
+    return parseOnOff(value, &out->config.pushTls, why);
 }
 
 QString inconsistency(const ParsedOptions &options)

@@ -29,6 +29,14 @@ void useIdentity(ProxyConfig *config, const TestPki &pki)
 
 enum class Outcome { Opened, Refused, TimedOut };
 
+// Pushes and /metrics on a listener of their own (port 0), plaintext unless pushTls.
+void usePushListener(ProxyConfig *config)
+{
+    config->hasPushListener = true;
+    config->pushAddress = QHostAddress::LocalHost;
+    config->pushPort = 0;
+}
+
 // Opens a wss client with `tls`: Opened, or Refused when the connection was closed
 // before it opened (never a slot left hanging: that is TimedOut, a failure).
 Outcome attempt(quint16 port, const QSslConfiguration &tls, const QByteArray &extraHeader = {},
@@ -199,9 +207,7 @@ void TestTls::failedHandshakesAreCountedAndLogged()
 {
     TestProxy t;
     useIdentity(&t.config, m_pki);
-    t.config.hasPushListener = true;
-    t.config.pushAddress = QHostAddress::LocalHost;
-    t.config.pushPort = 0;
+    usePushListener(&t.config);
     QVERIFY(t.start());
     // A plaintext client on the wss port: not TLS at all.
     QTest::ignoreMessage(QtInfoMsg, QRegularExpression(u"^TLS handshake with 127\\.0\\.0\\.1 failed: "_s));
@@ -220,9 +226,7 @@ void TestTls::pushTlsOn()
 {
     TestProxy t;
     useIdentity(&t.config, m_pki);
-    t.config.hasPushListener = true;
-    t.config.pushAddress = QHostAddress::LocalHost;
-    t.config.pushPort = 0;
+    usePushListener(&t.config);
     t.config.pushTls = true;
     QVERIFY(t.start());
     std::unique_ptr<QWebSocket> client;
@@ -263,9 +267,7 @@ void TestTls::clientThatStopsReadingIsCut()
 {
     TestProxy t;
     useIdentity(&t.config, m_pki);
-    t.config.hasPushListener = true;
-    t.config.pushAddress = QHostAddress::LocalHost;
-    t.config.pushPort = 0;
+    usePushListener(&t.config);
     t.config.sendQueueBytes = 256 * 1024;
     t.config.maxMessage = 64 * 1024;
     QVERIFY(t.start());
