@@ -15,7 +15,12 @@ struct Conn
     // skips sends; ceiling mode never has more than one.
     static constexpr uint8_t RingSize = 8;
 
-    enum class State : uint8_t { Idle, Connecting, Upgrading, Open, Done };
+    // TlsHandshake only for wss:// targets, between Connecting and Upgrading.
+    enum class State : uint8_t { Idle, Connecting, TlsHandshake, Upgrading, Open, Done };
+
+    // wss://: an SSL call that must be repeated when the socket is ready the other way.
+    static constexpr uint8_t WriteWantsRead = 1;
+    static constexpr uint8_t ReadWantsWrite = 2;
 
     int fd = -1;
     uint32_t id = 0;     // the global connection index
@@ -26,6 +31,8 @@ struct Conn
     uint8_t fragmentOpcode = 0; // a fragmented message is being reassembled
     uint32_t nextSeq = 0;       // outstanding messages are nextSeq - ringCount ... nextSeq - 1
     uint8_t target = 0;         // index into LoadOptions::targets (fits in the padding)
+    uint8_t tlsWants = 0;       // WriteWantsRead | ReadWantsWrite (in the padding too)
+    // Until the upgrade is answered, sentAt[0] holds when the connection was opened.
     int64_t sentAt[RingSize] = {};
     std::vector<uint8_t> rx;
     std::vector<uint8_t> tx;
@@ -33,6 +40,8 @@ struct Conn
 };
 
 // 160 bytes with libstdc++'s vectors; a new member should find room in the padding.
+// A wss connection's SSL object is not here but in its loop's table, which plaintext
+// runs leave empty.
 static_assert(sizeof(Conn) <= 160, "Conn grew: tens of thousands of them are alive at once");
 
 } // namespace loadgen

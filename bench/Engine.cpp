@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -15,6 +17,7 @@
 #include "Handshake.h"
 #include "Message.h"
 #include "OcppMessage.h"
+#include "TlsClient.h"
 #include "WsFrame.h"
 
 namespace loadgen {
@@ -44,12 +47,14 @@ uint64_t randomSeed()
 
 } // namespace
 
-Engine::Engine(const LoadOptions &options, const RunClock &clock, int index, int count, ThreadStats *stats)
+Engine::Engine(const LoadOptions &options, const RunClock &clock, int index, int count, ThreadStats *stats,
+               SSL_CTX *tls)
     : m_options(options)
     , m_clock(clock)
     , m_index(index)
     , m_count(count)
     , m_stats(stats)
+    , m_tls(tls)
 {
 }
 
@@ -59,6 +64,8 @@ Engine::~Engine()
         if (c.fd >= 0)
             ::close(c.fd);
     }
+    for (SSL *ssl : m_ssl)
+        SSL_free(ssl);
     if (m_epoll >= 0)
         ::close(m_epoll);
 }
@@ -73,6 +80,8 @@ bool Engine::setUp(std::string *error)
     const size_t total = size_t(m_options.connections);
     const size_t mine = (total - size_t(m_index) + size_t(m_count) - 1) / size_t(m_count);
     m_conns.resize(mine);
+    if (m_tls && m_options.anyTls())
+        m_ssl.assign(mine, nullptr);
     for (size_t i = 0; i < mine; ++i) {
         m_conns[i].id = globalIndex(i);
         m_conns[i].target = uint8_t(m_options.targetOf(m_conns[i].id));
@@ -139,7 +148,8 @@ void Engine::run()
             handleEvent(m_conns[events[i].data.u32], events[i].events);
     }
     for (const Conn &c : m_conns) {
-        if (c.state == Conn::State::Connecting || c.state == Conn::State::Upgrading)
+        if (c.state == Conn::State::Connecting || c.state == Conn::State::TlsHandshake
+            || c.state == Conn::State::Upgrading)
             m_stats->notEstablished.add();
     }
 }
@@ -195,6 +205,7 @@ void Engine::openConnection(Conn &c, int64_t now)
 {
     m_stats->attempted.add();
     m_stats->lastOpenUs = now;
+    c.sentAt[0] = now; // for the set-up time, until the upgrade is answered
     const int family = m_options.ipv6 ? AF_INET6 : AF_INET;
     c.fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c.fd < 0)
@@ -229,6 +240,13 @@ void Engine::connectFailed(Conn &c, int error, int64_t now)
 }
 
 void Engine::connected(Conn &c)
+{
+    if (!m_ssl.empty() && m_options.targets[c.target].tls)
+        return startTls(c);
+    upgrade(c);
+}
+
+void Engine::upgrade(Conn &c)
 {
     char key[KeyLength];
     makeKey(m_keySeed, c.id, key);
@@ -266,6 +284,11 @@ void Engine::handleEvent(Conn &c, uint32_t events)
             connected(c);
         return;
     }
+    if (SSL *ssl = tlsOf(c)) {
+        if (c.state == Conn::State::TlsHandshake)
+            return tlsHandshake(c, ssl);
+        return tlsEvent(c, ssl, events);
+    }
     if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
         readable(c);
     if (c.state != Conn::State::Done && (events & EPOLLOUT))
@@ -278,17 +301,29 @@ void Engine::readable(Conn &c)
     const int64_t now = nowUs();
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return;
-    if (n <= 0) {
-        if (c.state == Conn::State::Upgrading)
-            return handshakeFailed(c, &m_stats->handshakeEof, 0, now);
-        m_stats->closedByServer.add();
-        m_stats->closeCodes.add(1006); // gone without a close frame
-        return closeConnection(c);
-    }
+    if (n <= 0)
+        return peerGone(c, now);
+    received(c, size_t(n), now);
+}
+
+// The socket failed or reached its end: before the 101 that is a failed upgrade
+// ("closed before the response"), after it a close without a close frame.
+void Engine::peerGone(Conn &c, int64_t now)
+{
+    if (c.state == Conn::State::Upgrading)
+        return handshakeFailed(c, &m_stats->handshakeEof, 0, now);
+    m_stats->closedByServer.add();
+    m_stats->closeCodes.add(1006); // gone without a close frame
+    closeConnection(c);
+}
+
+// The first n bytes of m_readBuffer arrived on c (decrypted, for wss).
+void Engine::received(Conn &c, size_t n, int64_t now)
+{
     // Usually nothing is left over from the last read and the data is parsed where it
     // landed; only a partial frame or head is copied into the connection's buffer.
     const uint8_t *data = m_readBuffer.data();
-    size_t size = size_t(n);
+    size_t size = n;
     if (!c.rx.empty()) {
         c.rx.insert(c.rx.end(), data, data + size);
         data = c.rx.data();
@@ -337,6 +372,8 @@ size_t Engine::handshake(Conn &c, const uint8_t *data, size_t size, int64_t now)
         break;
     }
     c.state = Conn::State::Open;
+    m_stats->setup.record(now - c.sentAt[0]);
+    c.sentAt[0] = 0;
     m_stats->established.add();
     ++m_stats->establishedByTarget[c.target];
     m_stats->openNow.add();
@@ -415,12 +452,12 @@ bool Engine::write(Conn &c, const uint8_t *data, size_t size)
         c.tx.insert(c.tx.end(), data, data + size); // keep the order behind what is waiting
         return true;
     }
+    if (SSL *ssl = tlsOf(c))
+        return tlsWrite(c, ssl, data, size);
     ssize_t n = ::send(c.fd, data, size, MSG_NOSIGNAL);
     if (n < 0) {
         if (errno != EAGAIN && errno != EINTR) {
-            m_stats->closedByServer.add();
-            m_stats->closeCodes.add(1006);
-            closeConnection(c);
+            peerGone(c, nowUs());
             return false;
         }
         n = 0;
@@ -440,9 +477,7 @@ void Engine::flush(Conn &c)
     if (n < 0) {
         if (errno == EAGAIN || errno == EINTR)
             return;
-        m_stats->closedByServer.add();
-        m_stats->closeCodes.add(1006);
-        return closeConnection(c);
+        return peerGone(c, nowUs());
     }
     c.tx.erase(c.tx.begin(), c.tx.begin() + n);
     if (c.tx.empty()) {
@@ -457,13 +492,18 @@ void Engine::watch(Conn &c, uint32_t events)
         return;
     epoll_event ev{};
     ev.events = events;
-    ev.data.u32 = c.id / uint32_t(m_count); // the local index
+    ev.data.u32 = uint32_t(localIndex(c));
     epoll_ctl(m_epoll, c.events == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, c.fd, &ev);
     c.events = events;
 }
 
 void Engine::closeConnection(Conn &c)
 {
+    if (SSL *ssl = tlsOf(c)) {
+        SSL_free(ssl); // no close_notify: the socket goes now anyway
+        m_ssl[localIndex(c)] = nullptr;
+        c.tlsWants = 0;
+    }
     if (c.fd >= 0)
         ::close(c.fd); // also leaves the epoll set
     c.fd = -1;

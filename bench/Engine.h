@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include <openssl/types.h>
+
 #include "Conn.h"
 #include "Histogram.h"
 #include "LoadOptions.h"
@@ -84,6 +86,7 @@ struct ThreadStats
     Counter connectFailed;   // socket/bind/connect errors, by errno in connectErrors
     Counter handshakeFailed; // by status in handshakeStatus, or the three below
     Counter handshakeBadAccept, handshakeBadSubprotocol, handshakeMalformed, handshakeEof;
+    Counter handshakeTls;    // wss: the TLS handshake failed, why in tlsFailures
     Counter closedByServer;  // after the upgrade, by code in closeCodes (1006: no close frame)
     Counter protocolErrors;  // the server broke framing rules; we closed
     Counter notEstablished;  // still connecting or upgrading when the run ended
@@ -96,8 +99,11 @@ struct ThreadStats
 
     // Read only after the loop has stopped.
     CountMap connectErrors, handshakeStatus, closeCodes;
+    CountMap tlsFailures; // keys of tlsFailure(), TLS handshakes only
     std::array<uint64_t, MaxTargets> establishedByTarget{};
-    Histogram rtt; // messages sent inside the measure window
+    Histogram rtt;   // messages sent inside the measure window
+    Histogram setup; // connect() to the 101, per established connection
+    char tlsSession[96] = {}; // the first wss connection's protocol, cipher, group, key
     int64_t lastOpenUs = 0;    // when the last connection attempt started
     int64_t lastSettledUs = 0; // when the last attempt was established or failed
 };
@@ -114,7 +120,9 @@ struct RunClock
 class Engine
 {
 public:
-    Engine(const LoadOptions &options, const RunClock &clock, int index, int count, ThreadStats *stats);
+    // tls: the process's client context, null when no target is wss://.
+    Engine(const LoadOptions &options, const RunClock &clock, int index, int count, ThreadStats *stats,
+           SSL_CTX *tls);
     ~Engine();
     Engine(const Engine &) = delete;
     Engine &operator=(const Engine &) = delete;
@@ -134,6 +142,8 @@ private:
     enum class Outcome { Answered, Mismatched, Lost, CallError };
 
     uint32_t globalIndex(size_t local) const { return uint32_t(local) * uint32_t(m_count) + uint32_t(m_index); }
+    size_t localIndex(const Conn &c) const { return c.id / uint32_t(m_count); }
+    SSL *tlsOf(const Conn &c) const { return m_ssl.empty() ? nullptr : m_ssl[localIndex(c)]; }
     int64_t openTime(size_t local) const;
     int64_t slotTime(int64_t cycle, size_t local) const;
     bool inWindow(int64_t t) const { return t >= m_clock.windowStartUs && t < m_clock.windowEndUs; }
@@ -144,8 +154,11 @@ private:
     void openConnection(Conn &c, int64_t now);
     void connectFailed(Conn &c, int error, int64_t now);
     void connected(Conn &c);
+    void upgrade(Conn &c);
     void handleEvent(Conn &c, uint32_t events);
     void readable(Conn &c);
+    void received(Conn &c, size_t size, int64_t now);
+    void peerGone(Conn &c, int64_t now);
     size_t handshake(Conn &c, const uint8_t *data, size_t size, int64_t now);
     void handshakeFailed(Conn &c, Counter *reason, int status, int64_t now);
     size_t frames(Conn &c, const uint8_t *data, size_t size, int64_t now);
@@ -161,6 +174,16 @@ private:
     void flush(Conn &c);
     void watch(Conn &c, uint32_t events);
     void closeConnection(Conn &c);
+
+    // wss:// (EngineTls.cpp): the same steps over the connection's SSL object.
+    void startTls(Conn &c);
+    void tlsHandshake(Conn &c, SSL *ssl);
+    void tlsEvent(Conn &c, SSL *ssl, uint32_t events);
+    void tlsReadable(Conn &c, SSL *ssl);
+    bool tlsWrite(Conn &c, SSL *ssl, const uint8_t *data, size_t size);
+    bool tlsFlush(Conn &c, SSL *ssl);
+    bool tlsWriteFailed(Conn &c, SSL *ssl, int ret);
+    void tlsWatch(Conn &c);
     uint32_t nextMask();
 
     const LoadOptions &m_options;
@@ -168,8 +191,10 @@ private:
     const int m_index;
     const int m_count;
     ThreadStats *m_stats;
+    SSL_CTX *m_tls;
     int m_epoll = -1;
     std::vector<Conn> m_conns;
+    std::vector<SSL *> m_ssl; // by local index; empty unless a target is wss://
     size_t m_openCursor = 0;
     size_t m_slotCursor = 0;
     int64_t m_slotCycle = 0;

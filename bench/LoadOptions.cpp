@@ -20,10 +20,14 @@ constexpr char Usage[] = R"(Usage: ws2api-loadgen [options]
 Opens many WebSocket connections to ws2api daemons on this machine, sends messages
 and measures the replies. Loopback targets only.
 
-  --url URL[,URL...]    ws://HOST[:PORT][/PATH], HOST in 127.0.0.0/8, [::1] or
-                        localhost (default ws://127.0.0.1:4000/); repeatable. With
-                        several, each connection goes to URL number
+  --url URL[,URL...]    ws://HOST[:PORT][/PATH] or wss://..., HOST in 127.0.0.0/8,
+                        [::1] or localhost (default ws://127.0.0.1:4000/); repeatable.
+                        With several, each connection goes to URL number
                         FNV-1a-32(ClientId) mod count (at most 32)
+  --ca FILE             wss://: verify the server's certificate against the PEM CA
+                        certificates in FILE and its name against the URL's host.
+                        Without it the certificate is NOT verified (a loopback bench
+                        with a throwaway certificate); the traffic is still encrypted
   --connections N       connections to open (default 100)
   --ramp S              seconds over which to open them, evenly spread (default 0)
   --interval S          interval mode: one message per connection every S seconds,
@@ -122,17 +126,19 @@ bool resolveLoopback(const std::string &host, uint16_t port, Target *out)
 
 bool parseUrl(const std::string &url, Target *out)
 {
-    constexpr std::string_view Scheme = "ws://";
-    if (url.compare(0, Scheme.size(), Scheme) != 0)
-        return fail("--url %s: only ws:// URLs (no TLS) are supported", url.c_str());
+    constexpr std::string_view Plain = "ws://";
+    constexpr std::string_view Tls = "wss://";
+    out->tls = url.compare(0, Tls.size(), Tls) == 0;
+    if (!out->tls && url.compare(0, Plain.size(), Plain) != 0)
+        return fail("--url %s: expected a ws:// or wss:// URL", url.c_str());
     if (url.find_first_of("?#") != std::string::npos)
         return fail("--url %s: no query or fragment, please", url.c_str());
-    const std::string rest = url.substr(Scheme.size());
+    const std::string rest = url.substr(out->tls ? Tls.size() : Plain.size());
     const size_t slash = rest.find('/');
     const std::string authority = rest.substr(0, slash);
     std::string path = slash == std::string::npos ? "/" : rest.substr(slash);
     std::string host = authority;
-    std::string portText = "80";
+    std::string portText = out->tls ? "443" : "80";
     if (!authority.empty() && authority[0] == '[') {
         const size_t close = authority.find(']');
         if (close == std::string::npos)
@@ -156,6 +162,7 @@ bool parseUrl(const std::string &url, Target *out)
     if (path.back() != '/')
         path += '/';
     out->url = url;
+    out->host = host;
     out->hostHeader = authority;
     out->basePath = path;
     return true;
@@ -204,7 +211,7 @@ bool addPids(const char *arg, LoadOptions *out)
 
 enum OptionId {
     OptUrl = 1000, OptConnections, OptRamp, OptInterval, OptMode, OptDuration, OptProgress, OptSize,
-    OptSources, OptPid, OptIdPrefix, OptBinary, OptExpect, OptOcpp, OptThreads, OptProcs, OptHelp,
+    OptSources, OptPid, OptIdPrefix, OptBinary, OptExpect, OptOcpp, OptThreads, OptProcs, OptCa, OptHelp,
 };
 
 constexpr option LongOptions[] = {
@@ -224,6 +231,7 @@ constexpr option LongOptions[] = {
     {"ocpp", required_argument, nullptr, OptOcpp},
     {"threads", required_argument, nullptr, OptThreads},
     {"procs", required_argument, nullptr, OptProcs},
+    {"ca", required_argument, nullptr, OptCa},
     {"help", no_argument, nullptr, OptHelp},
     {nullptr, 0, nullptr, 0},
 };
@@ -307,6 +315,11 @@ bool applyOption(int id, const char *arg, LoadOptions *out)
             return fail("--ocpp %s: expected ocpp1.6, ocpp2.0.1 or ocpp2.1", arg);
         out->ocpp = arg;
         return true;
+    case OptCa:
+        if (*arg == '\0')
+            return fail("--ca %s: expected a file name", arg);
+        out->caFile = arg;
+        return true;
     case OptHelp:
         std::fputs(Usage, stdout);
         std::exit(0);
@@ -323,6 +336,8 @@ bool checkCombination(bool expectGiven, LoadOptions *out)
         if (family(t) != family(out->targets[0]))
             return fail("--url %s: all targets must be IPv4 or all IPv6", t.url.c_str());
     }
+    if (!out->caFile.empty() && !out->anyTls())
+        return fail("--ca %s: only for wss:// targets", out->caFile.c_str());
     if (out->isOcpp() && out->binary)
         return fail("--binary: %s", "OCPP-J frames are text; not with --ocpp");
     if (out->isOcpp() && expectGiven)
@@ -350,6 +365,11 @@ std::string LoadOptions::urlList() const
         list += t.url;
     }
     return list;
+}
+
+bool LoadOptions::anyTls() const
+{
+    return std::any_of(targets.begin(), targets.end(), [](const Target &t) { return t.tls; });
 }
 
 int LoadOptions::targetOf(uint32_t connection) const

@@ -16,6 +16,8 @@ namespace loadgen {
 struct Target
 {
     std::string url;
+    bool tls = false;       // wss://
+    std::string host;       // "127.0.0.1", "::1" or "localhost": what --ca checks the certificate for
     std::string hostHeader; // "127.0.0.1:4000", sent as Host:
     std::string basePath;   // the URL path up to and including its last '/'
     sockaddr_storage address{};
@@ -53,8 +55,12 @@ struct LoadOptions
     std::string ocpp;
     int threads = 1; // event loops per process
     int procs = 1;   // processes, each with its own share of the connections
+    // wss:// targets: empty, the server's certificate is not checked (a loopback
+    // bench with a throwaway certificate); otherwise the PEM CA file it must chain to.
+    std::string caFile;
 
     bool isOcpp() const { return !ocpp.empty(); }
+    bool anyTls() const;
     // The target of connection i: FNV-1a (32 bit) of its ClientId "<idPrefix><i>"
     // modulo the number of targets.
     int targetOf(uint32_t connection) const;

@@ -72,9 +72,10 @@ void installChildStopHandler()
 
 } // namespace
 
-LoadProcesses::LoadProcesses(const LoadOptions &options, const RunClock &clock)
+LoadProcesses::LoadProcesses(const LoadOptions &options, const RunClock &clock, SSL_CTX *tls)
     : m_options(options)
     , m_clock(clock)
+    , m_tls(tls)
 {
 }
 
@@ -149,7 +150,7 @@ void LoadProcesses::runChild(int index)
     std::vector<std::unique_ptr<Engine>> engines;
     for (int j = 0; j < m_options.threads; ++j) {
         const int loop = index + m_options.procs * j;
-        engines.push_back(std::make_unique<Engine>(m_options, m_clock, loop, loops, m_stats + loop));
+        engines.push_back(std::make_unique<Engine>(m_options, m_clock, loop, loops, m_stats + loop, m_tls));
         std::string error;
         if (!engines.back()->setUp(&error)) {
             std::fprintf(stderr, "ws2api-loadgen: %s\n", error.c_str());

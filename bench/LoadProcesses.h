@@ -25,7 +25,9 @@ namespace loadgen {
 class LoadProcesses
 {
 public:
-    LoadProcesses(const LoadOptions &options, const RunClock &clock);
+    // tls: the client context the loops share (null without wss:// targets); each
+    // child has its copy of it from the fork.
+    LoadProcesses(const LoadOptions &options, const RunClock &clock, SSL_CTX *tls);
     ~LoadProcesses();
     LoadProcesses(const LoadProcesses &) = delete;
     LoadProcesses &operator=(const LoadProcesses &) = delete;
@@ -55,6 +57,7 @@ private:
 
     const LoadOptions &m_options;
     const RunClock &m_clock;
+    SSL_CTX *m_tls;
     ThreadStats *m_stats = nullptr; // procs * threads of them, in shared memory
     size_t m_statsCount = 0;
     pid_t m_parent = 0;

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "TlsClient.h"
+
 namespace loadgen {
 
 namespace {
@@ -118,6 +120,7 @@ void addSetup(Fields &f, const LoadOptions &o)
     f.text("url", o.urlList());
     f.add("targets", uint64_t(o.targets.size()));
     f.text("protocol", o.isOcpp() ? o.ocpp : "plain");
+    f.text("tls", !o.anyTls() ? "off" : o.caFile.empty() ? "on, certificate not verified" : "on, verified with " + o.caFile);
     f.text("mode", o.mode == LoadOptions::Mode::Ceiling ? "ceiling" : "interval");
     f.add("connections", uint64_t(o.connections));
     f.add("ramp_s", o.rampSeconds, 3);
@@ -151,6 +154,11 @@ void addConnections(Fields &f, const LoadOptions &o, const Totals &t, const RunC
     f.add("conn_handshake_bad_subprotocol", t.handshakeBadSubprotocol);
     f.add("conn_handshake_malformed", t.handshakeMalformed);
     f.add("conn_handshake_eof", t.handshakeEof);
+    if (o.anyTls()) {
+        f.add("conn_handshake_tls_failed", t.handshakeTls);
+        f.counts("conn_handshake_tls_failures", t.tlsFailures, tlsFailureName);
+        f.text("tls_session", t.tlsSession.empty() ? "-" : t.tlsSession);
+    }
     f.add("conn_not_established_at_end", t.notEstablished);
     f.add("conn_closed_by_server", t.closedByServer);
     f.counts("conn_close_codes", t.closeCodes, [](int c) { return std::to_string(c); });
@@ -163,6 +171,10 @@ void addConnections(Fields &f, const LoadOptions &o, const Totals &t, const RunC
         f.add("ramp_taken_s", seconds(t.lastSettledUs - clock.startUs), 3);
     else
         f.missing("ramp_taken_s"); // no attempt was ever settled
+    // connect() to the 101: TCP, TLS when wss, and the upgrade (with the daemon's API call).
+    f.add("conn_setup_p50_ms", ms(t.setup.percentile(50)), 3);
+    f.add("conn_setup_p99_ms", ms(t.setup.percentile(99)), 3);
+    f.add("conn_setup_max_ms", ms(t.setup.max()), 3);
 }
 
 void addMessages(Fields &f, const Totals &t, const RunClock &clock, int64_t endUs)
@@ -224,6 +236,7 @@ Totals sumStats(std::span<const ThreadStats> stats)
         t.handshakeBadSubprotocol += s.handshakeBadSubprotocol.get();
         t.handshakeMalformed += s.handshakeMalformed.get();
         t.handshakeEof += s.handshakeEof.get();
+        t.handshakeTls += s.handshakeTls.get();
         t.closedByServer += s.closedByServer.get();
         t.protocolErrors += s.protocolErrors.get();
         t.notEstablished += s.notEstablished.get();
@@ -242,7 +255,11 @@ Totals sumStats(std::span<const ThreadStats> stats)
         t.connectErrors.merge(s.connectErrors);
         t.handshakeStatus.merge(s.handshakeStatus);
         t.closeCodes.merge(s.closeCodes);
+        t.tlsFailures.merge(s.tlsFailures);
         t.rtt.merge(s.rtt);
+        t.setup.merge(s.setup);
+        if (t.tlsSession.empty())
+            t.tlsSession.assign(s.tlsSession, strnlen(s.tlsSession, sizeof s.tlsSession));
         t.lastOpenUs = std::max(t.lastOpenUs, s.lastOpenUs);
         t.lastSettledUs = std::max(t.lastSettledUs, s.lastSettledUs);
     }

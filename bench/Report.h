@@ -16,12 +16,14 @@ struct Totals
 {
     uint64_t attempted = 0, established = 0, connectFailed = 0, handshakeFailed = 0;
     uint64_t handshakeBadAccept = 0, handshakeBadSubprotocol = 0, handshakeMalformed = 0, handshakeEof = 0;
+    uint64_t handshakeTls = 0;
     uint64_t closedByServer = 0, protocolErrors = 0, notEstablished = 0;
     uint64_t sent = 0, received = 0, answered = 0, mismatched = 0, unexpected = 0, lost = 0;
     uint64_t skipped = 0, sentInWindow = 0, answeredInWindow = 0, callErrors = 0;
-    CountMap connectErrors, handshakeStatus, closeCodes;
+    CountMap connectErrors, handshakeStatus, closeCodes, tlsFailures;
     std::array<uint64_t, MaxTargets> establishedByTarget{};
-    Histogram rtt;
+    Histogram rtt, setup;
+    std::string tlsSession; // one loop's first wss connection: all share the context
     int64_t lastOpenUs = 0, lastSettledUs = 0;
 };
 

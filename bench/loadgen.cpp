@@ -17,6 +17,7 @@
 #include "LoadProcesses.h"
 #include "ProcStats.h"
 #include "Report.h"
+#include "TlsClient.h"
 
 using namespace loadgen;
 
@@ -133,9 +134,19 @@ int main(int argc, char **argv)
         checkDaemonFileLimit(pid, (options.connections + int(options.pids.size()) - 1) / int(options.pids.size()));
     }
 
-    RunClock clock;
-    LoadProcesses procs(options, clock);
     std::string error;
+    TlsContext tls; // one per process: made here, copied into each load process by fork
+    if (options.anyTls() && !tls.setUp(options.caFile, &error)) {
+        std::fprintf(stderr, "ws2api-loadgen: %s\n", error.c_str());
+        return 1;
+    }
+    // OpenSSL's socket BIO writes with write(), not send(MSG_NOSIGNAL): a daemon that
+    // drops a wss connection (say, at its handshake timeout) must not kill the load
+    // process. The load processes inherit this.
+    if (options.anyTls())
+        std::signal(SIGPIPE, SIG_IGN);
+    RunClock clock;
+    LoadProcesses procs(options, clock, tls.get());
     if (!procs.setUp(&error)) {
         std::fprintf(stderr, "ws2api-loadgen: %s\n", error.c_str());
         return 1;
