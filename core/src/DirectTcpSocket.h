@@ -49,9 +49,11 @@ public:
 
 protected:
     qint64 writeData(const char *data, qint64 size) override;
+    // Where writes go once released: the kernel, then QTcpSocket's queue for what
+    // it does not take. A socket with a transport of its own sends there instead.
+    virtual qint64 sendOrQueue(const char *data, qint64 size);
 
 private:
-    qint64 sendOrQueue(const char *data, qint64 size);
 
     QByteArray m_held;
     bool m_holding = false;

@@ -62,7 +62,7 @@ void IncomingConnection::inspect()
 {
     if (m_decided)
         return;
-    const QByteArray data = m_socket->peek(MaxHeadBytes + 1);
+    const QByteArray data = transport::peekPending(m_socket, MaxHeadBytes + 1);
     HttpHead head;
     qsizetype headLength = 0;
     switch (HttpHead::parse(data, &head, &headLength, MaxHeadBytes)) {

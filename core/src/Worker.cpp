@@ -14,8 +14,8 @@
 #include "ApiClient.h"
 #include "ClientRegistry.h"
 #include "ClientSession.h"
-#include "DirectTcpSocket.h"
 #include "HostAddress.h"
+#include "transport/AcceptedSocket.h"
 #include "transport/Transport.h"
 #include "IncomingConnection.h"
 #include "LogText.h"
@@ -145,36 +145,25 @@ void Worker::reconfigure(const ProxyConfig &config)
 void Worker::takeConnection(qintptr descriptor, ListenerRole role)
 {
     Q_ASSERT(QThread::currentThread() == thread());
-    QString error;
-    QTcpSocket *socket = transport::adopt(descriptor, role == ListenerRole::Pushes ? m_pushTls : m_listenTls, &error);
-    if (!socket) {
-        qCWarning(lcWorker) << "cannot adopt an accepted socket:" << error;
-        return;
-    }
+    auto *socket = new AcceptedSocket(descriptor, role == ListenerRole::Pushes ? m_pushTls : m_listenTls);
     if (m_shuttingDown) {
         socket->abort();
         delete socket;
         return;
     }
     socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
-    if (auto *tls = qobject_cast<QSslSocket *>(socket))
-        watchTlsHandshake(tls);
+    watchTlsHandshake(socket);
     new IncomingConnection(this, m_incoming, socket, role);
-    transport::startHandshake(socket);
 }
 
 // A handshake that fails is counted, and each cause logged at most once a second
 // with the count of the held-back ones (a scanner trying old protocols would
-// otherwise write a line per attempt). Qt sends the TLS alert and closes the
-// socket itself, which ends its IncomingConnection. A connection closed before any
-// handshake (a port probe, a TCP health check) is no failure.
-void Worker::watchTlsHandshake(QSslSocket *socket)
+// otherwise write a line per attempt); the socket has closed itself. A connection
+// closed before any handshake (a port probe, a TCP health check) is no failure.
+void Worker::watchTlsHandshake(AcceptedSocket *socket)
 {
-    connect(socket, &QSslSocket::errorOccurred, this, [this, socket](QAbstractSocket::SocketError error) {
-        if (socket->isEncrypted() || error == QAbstractSocket::RemoteHostClosedError)
-            return;
+    connect(socket, &AcceptedSocket::tlsHandshakeFailed, this, [this, socket](const QString &cause) {
         WorkerCounters::bump(counters().tlsHandshakesFailed);
-        const QString cause = socket->errorString();
         if (m_tlsFailureLogs.size() >= 64 && !m_tlsFailureLogs.contains(cause))
             m_tlsFailureLogs.clear();
         LogThrottle &throttle = m_tlsFailureLogs[cause];
@@ -182,9 +171,6 @@ void Worker::watchTlsHandshake(QSslSocket *socket)
             qCInfo(lcWorker).noquote() << "TLS handshake with" << withoutIpv4Mapping(socket->peerAddress()).toString()
                                        << "failed:" << cause + throttle.note();
         }
-        // Qt closes a failed handshake itself, after its alert; not a socket whose
-        // TLS could not even start (a key that does not fit the certificate).
-        QMetaObject::invokeMethod(socket, &QAbstractSocket::abort, Qt::QueuedConnection);
     });
 }
 
@@ -259,6 +245,7 @@ void Worker::onNewWebSocket(QWebSocketServer *server)
         m_sessions.insert(serial, session);
         WorkerCounters::bump(counters().connectionsAccepted);
         const auto previous = m_shared.registry->claim(clientId, {m_index, serial});
+        transport::releasePeekBuffer(upgrading.tcp);
         transport::releaseWrites(upgrading.tcp);
         qCInfo(lcWorker).noquote().nospace()
             << "client " << quotedForLog(clientId) << " from " << session->remote() << " connected ("

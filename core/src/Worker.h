@@ -5,12 +5,12 @@
 #include <QList>
 #include <QObject>
 #include <QPointer>
-#include <QSslConfiguration>
 #include <QString>
 #include <functional>
 #include <memory>
 #include <optional>
 
+#include "ListenerRole.h"
 #include "LogThrottle.h"
 #include "ws2api/ProxyConfig.h"
 #include "modes/WireMode.h"
@@ -19,20 +19,20 @@
 class QTcpSocket;
 class QTimer;
 class QWebSocket;
-class QSslSocket;
 class QWebSocketServer;
 
 namespace ws2api {
 
+class AcceptedSocket;
 class ApiClient;
 class ClientRegistry;
 class ClientSession;
 class Metrics;
 class PushEndpoint;
+namespace transport {
+class TlsServerContext;
+}
 struct WorkerCounters;
-
-// What a listener lets its connections do.
-enum class ListenerRole { WebSockets = 1, Pushes = 2, Both = 3 };
 
 // An outcome of a push, as the pushing side's HTTP status.
 using PushReply = std::function<void(int status, const QByteArray &message)>;
@@ -116,7 +116,7 @@ Q_SIGNALS:
     void drained();
 
 private:
-    void watchTlsHandshake(QSslSocket *socket);
+    void watchTlsHandshake(AcceptedSocket *socket);
     void updateTls();
     void onNewWebSocket(QWebSocketServer *server);
     QWebSocketServer *serverFor(const QString &protocol);
@@ -159,8 +159,8 @@ private:
     LogThrottle m_handshakeLog;
     LogThrottle m_messageProblemLog;
     QHash<QString, LogThrottle> m_tlsFailureLogs;  // by cause
-    std::optional<QSslConfiguration> m_listenTls;  // nullopt: plaintext
-    std::optional<QSslConfiguration> m_pushTls;
+    std::shared_ptr<const transport::TlsServerContext> m_listenTls;  // null: plaintext
+    std::shared_ptr<const transport::TlsServerContext> m_pushTls;
 };
 
 } // namespace ws2api

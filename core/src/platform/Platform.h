@@ -4,6 +4,8 @@
 #include <QString>
 #include <QtGlobal>
 
+class QHostAddress;
+
 // What differs between the systems ws2api runs on, behind one small seam: POSIX in
 // PlatformPosix.cpp, Windows in PlatformWindows.cpp; CMake compiles one of them.
 // Signals and service control are the daemon hosts' business, not this one's.
@@ -39,6 +41,26 @@ private:
 // waiting: the byte count, 0 when it takes nothing now (or on an error, which the
 // socket's owner then hears of from the socket itself).
 qint64 sendNow(qintptr socket, const char *data, qint64 size);
+
+// Reads what has arrived on a connected socket, without waiting: the byte count;
+// 0 at the end of the stream (the peer closed its side); -1 when nothing is there
+// yet; -2 on an error, with *error saying which.
+qint64 receiveNow(qintptr socket, char *data, qint64 size, QString *error);
+
+// Sends like sendNow(), but tells an error apart: -2 and *error then.
+qint64 sendOrFail(qintptr socket, const char *data, qint64 size, QString *error);
+
+// The two ends of a connected socket; false when the system cannot say.
+bool socketEnds(qintptr socket, QHostAddress *peer, quint16 *peerPort, QHostAddress *local, quint16 *localPort);
+
+// Makes a socket's reads and writes return at once instead of waiting (for code
+// that calls read()/write() on it, as OpenSSL does).
+void setNonBlocking(qintptr socket);
+
+// Turns Nagle's algorithm off on a TCP socket (frames go out as they are written).
+void setNoDelay(qintptr socket);
+
+void closeSocket(qintptr socket);
 
 // Writes `answer` to an accepted socket without waiting and closes it.
 void refuseSocket(qintptr descriptor, QByteArrayView answer);

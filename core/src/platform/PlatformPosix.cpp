@@ -1,11 +1,14 @@
 #include "platform/Platform.h"
 
 #include <QFile>
+#include <QHostAddress>
 
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
 #include <grp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pwd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -100,6 +103,70 @@ qint64 sendNow(qintptr socket, const char *data, qint64 size)
         sent = ::send(int(socket), data, size_t(size), MSG_NOSIGNAL | MSG_DONTWAIT);
     } while (sent < 0 && errno == EINTR);
     return sent > 0 ? qint64(sent) : 0;
+}
+
+qint64 receiveNow(qintptr socket, char *data, qint64 size, QString *error)
+{
+    ssize_t got;
+    do {
+        got = ::recv(int(socket), data, size_t(size), MSG_DONTWAIT);
+    } while (got < 0 && errno == EINTR);
+    if (got >= 0)
+        return qint64(got);
+    if (errno == EAGAIN || errno == EWOULDBLOCK)
+        return -1;
+    *error = systemError();
+    return -2;
+}
+
+qint64 sendOrFail(qintptr socket, const char *data, qint64 size, QString *error)
+{
+    ssize_t sent;
+    do {
+        sent = ::send(int(socket), data, size_t(size), MSG_NOSIGNAL | MSG_DONTWAIT);
+    } while (sent < 0 && errno == EINTR);
+    if (sent >= 0)
+        return qint64(sent);
+    if (errno == EAGAIN || errno == EWOULDBLOCK)
+        return 0;
+    *error = systemError();
+    return -2;
+}
+
+bool socketEnds(qintptr socket, QHostAddress *peer, quint16 *peerPort, QHostAddress *local, quint16 *localPort)
+{
+    sockaddr_storage address = {};
+    socklen_t length = sizeof address;
+    if (::getpeername(int(socket), reinterpret_cast<sockaddr *>(&address), &length) != 0)
+        return false;
+    peer->setAddress(reinterpret_cast<const sockaddr *>(&address));
+    *peerPort = ntohs(address.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6 &>(address).sin6_port
+                                                    : reinterpret_cast<sockaddr_in &>(address).sin_port);
+    length = sizeof address;
+    if (::getsockname(int(socket), reinterpret_cast<sockaddr *>(&address), &length) != 0)
+        return false;
+    local->setAddress(reinterpret_cast<const sockaddr *>(&address));
+    *localPort = ntohs(address.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6 &>(address).sin6_port
+                                                     : reinterpret_cast<sockaddr_in &>(address).sin_port);
+    return true;
+}
+
+void setNonBlocking(qintptr socket)
+{
+    const int flags = ::fcntl(int(socket), F_GETFL);
+    if (flags >= 0 && !(flags & O_NONBLOCK))
+        (void)::fcntl(int(socket), F_SETFL, flags | O_NONBLOCK);
+}
+
+void setNoDelay(qintptr socket)
+{
+    const int on = 1;
+    (void)::setsockopt(int(socket), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+}
+
+void closeSocket(qintptr socket)
+{
+    ::close(int(socket));
 }
 
 void refuseSocket(qintptr descriptor, QByteArrayView answer)

@@ -1,6 +1,9 @@
 #include "platform/Platform.h"
 
+#include <QHostAddress>
+
 #include <winsock2.h>
+#include <ws2tcpip.h>
 
 #include <climits>
 
@@ -30,6 +33,76 @@ qint64 sendNow(qintptr socket, const char *data, qint64 size)
     // Qt's sockets on Windows are non-blocking already.
     const int sent = ::send(SOCKET(socket), data, int(qMin<qint64>(size, INT_MAX)), 0);
     return sent > 0 ? qint64(sent) : 0;
+}
+
+namespace {
+QString socketError(int code)
+{
+    return QStringLiteral("Windows socket error %1").arg(code);
+}
+
+quint16 portOf(const sockaddr_storage &address)
+{
+    return ntohs(address.ss_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6 &>(address).sin6_port
+                                               : reinterpret_cast<const sockaddr_in &>(address).sin_port);
+}
+} // namespace
+
+qint64 receiveNow(qintptr socket, char *data, qint64 size, QString *error)
+{
+    const int got = ::recv(SOCKET(socket), data, int(qMin<qint64>(size, INT_MAX)), 0);
+    if (got >= 0)
+        return got;
+    const int code = ::WSAGetLastError();
+    if (code == WSAEWOULDBLOCK)
+        return -1;
+    *error = socketError(code);
+    return -2;
+}
+
+qint64 sendOrFail(qintptr socket, const char *data, qint64 size, QString *error)
+{
+    const int sent = ::send(SOCKET(socket), data, int(qMin<qint64>(size, INT_MAX)), 0);
+    if (sent >= 0)
+        return sent;
+    const int code = ::WSAGetLastError();
+    if (code == WSAEWOULDBLOCK)
+        return 0;
+    *error = socketError(code);
+    return -2;
+}
+
+bool socketEnds(qintptr socket, QHostAddress *peer, quint16 *peerPort, QHostAddress *local, quint16 *localPort)
+{
+    sockaddr_storage address = {};
+    int length = sizeof address;
+    if (::getpeername(SOCKET(socket), reinterpret_cast<sockaddr *>(&address), &length) != 0)
+        return false;
+    peer->setAddress(reinterpret_cast<const sockaddr *>(&address));
+    *peerPort = portOf(address);
+    length = sizeof address;
+    if (::getsockname(SOCKET(socket), reinterpret_cast<sockaddr *>(&address), &length) != 0)
+        return false;
+    local->setAddress(reinterpret_cast<const sockaddr *>(&address));
+    *localPort = portOf(address);
+    return true;
+}
+
+void setNonBlocking(qintptr socket)
+{
+    u_long nonBlocking = 1;
+    ::ioctlsocket(SOCKET(socket), FIONBIO, &nonBlocking);
+}
+
+void setNoDelay(qintptr socket)
+{
+    const BOOL on = TRUE;
+    (void)::setsockopt(SOCKET(socket), IPPROTO_TCP, TCP_NODELAY, reinterpret_cast<const char *>(&on), sizeof on);
+}
+
+void closeSocket(qintptr socket)
+{
+    ::closesocket(SOCKET(socket));
 }
 
 void refuseSocket(qintptr descriptor, QByteArrayView answer)

@@ -1,39 +1,39 @@
 #pragma once
 
-#include <QSslConfiguration>
-#include <QString>
-#include <optional>
+#include <QByteArray>
+#include <memory>
+
+#include "ListenerRole.h"
 
 class QTcpSocket;
 
 namespace ws2api {
 
 struct ProxyConfig;
-enum class ListenerRole;
 
-// Where plaintext and TLS part: the socket an accepted descriptor becomes, and the
-// write hold of the upgrade step. Nothing above this seam asks which it has.
+// Where plaintext and TLS part. An accepted descriptor becomes an AcceptedSocket
+// (plaintext, or TLS with the listener's context); above that, these are all the
+// upgrade step and the sessions ask of it, whichever it is.
 namespace transport {
 
-// The server-side TLS settings of a listener with `role` under `config`: nullopt
-// for plaintext (no --tls-cert, or a push listener without --push-tls).
-std::optional<QSslConfiguration> serverTls(const ProxyConfig &config, ListenerRole role);
+class TlsServerContext;
 
-// A socket for an accepted descriptor: a DirectTcpSocket, or a TlsSocket ready for
-// startHandshake(). Null and *error when the descriptor is unusable.
-QTcpSocket *adopt(qintptr descriptor, const std::optional<QSslConfiguration> &tls, QString *error);
+// The server-side TLS of a listener with `role` under `config`: null for plaintext
+// (no --tls-cert, or a push listener without --push-tls).
+std::shared_ptr<const TlsServerContext> serverTls(const ProxyConfig &config, ListenerRole role);
 
-// Starts the server handshake of a TLS socket (after its owner listens to its
-// errors: a bad key fails at once); nothing for plaintext.
-void startHandshake(QTcpSocket *socket);
+// Up to `max` bytes the peer sent that were not read yet, left in place.
+QByteArray peekPending(const QTcpSocket *socket, qsizetype max);
 
 // Whether the daemon checks client certificates on this socket itself: then no
 // Client-Cert header a client wrote may pass, whatever --forward-headers says.
 bool checksClientCertificates(const QTcpSocket *socket);
 
-// What waits to be sent on `socket`, whatever layer holds it (TLS: the plaintext
-// not yet encrypted and the records not yet sent); 0 for a null socket.
+// What waits to be sent on `socket`, whatever layer holds it; 0 for a null socket.
 qint64 queuedBytes(const QTcpSocket *socket);
+
+// Once QWebSocketServer has read the handshake: frees what its peek left behind.
+void releasePeekBuffer(QTcpSocket *socket);
 
 // Gathers the socket's writes until releaseWrites().
 void holdWrites(QTcpSocket *socket);
