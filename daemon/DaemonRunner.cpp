@@ -97,7 +97,7 @@ bool DaemonRunner::start(QString *error)
     if (config.demoApi && config.tlsVerifyClient != ws2api::ProxyConfig::VerifyClient::Required) {
         const QStringList versions =
             config.mode == ws2api::ProxyConfig::Mode::Ocpp ? config.subprotocols : QStringList();
-        new DemoGreeter(config.listenAddress, m_proxy->listenPort(), !config.tlsChain.isEmpty(), versions, this);
+        new DemoGreeter(config.listenAddress, m_proxy->listenPort(), !config.tlsChains.isEmpty(), versions, this);
     }
     connect(m_proxy.get(), &ws2api::Proxy::stopped, this, [this] {
         profiling::stop(m_options.config);

@@ -388,10 +388,10 @@ const OptionSpec Specs[] = {
     {"notify-disconnect"_L1, "on|off"_L1, "Tell the API when a client goes (default on)."_L1,
      setNotifyDisconnect},
     {"tls-cert"_L1, "FILE"_L1, "PEM certificate chain, leaf first: --listen speaks TLS (wss) "
-     "with it, TLS 1.2+ with the OCPP cipher suites (default: plaintext). One pair for "
-     "now."_L1, tlsoptions::setTlsCert},
-    {"tls-key"_L1, "FILE"_L1, "PEM private key (RSA or EC, unencrypted) of --tls-cert."_L1,
-     tlsoptions::setTlsKey},
+     "with it, TLS 1.2+ with the OCPP cipher suites (default: plaintext). Twice (or a "
+     "comma-separated list) for an RSA and an ECDSA certificate."_L1, tlsoptions::setTlsCert},
+    {"tls-key"_L1, "FILE"_L1, "PEM private key (RSA or EC, unencrypted) of --tls-cert; one "
+     "per certificate, in any order."_L1, tlsoptions::setTlsKey},
     {"tls-client-ca"_L1, "FILE"_L1, "PEM CA certificates that client certificates must chain to."_L1,
      tlsoptions::setTlsClientCa},
     {"tls-verify-client"_L1, "none|optional|required"_L1, "Ask clients for a certificate and check "
@@ -483,7 +483,7 @@ bool applyValues(const QMap<QString, Source> &values, ParsedOptions *out, QStrin
                                                                  c.subprotocols.join(u','));
         return false;
     }
-    if (const QString problem = tlsoptions::inconsistency(*out); !problem.isEmpty()) {
+    if (const QString problem = tlsoptions::finish(out); !problem.isEmpty()) {
         *error = problem;
         return false;
     }
@@ -580,14 +580,11 @@ ParseOutcome parseOptions(const QStringList &arguments, ParsedOptions *out, QStr
     for (const OptionSpec &spec : Specs) {
         if (!parser.isSet(spec.name))
             continue;
-        // As everywhere the last would win, but a second --tls-cert/--tls-key pair
-        // means an RSA beside an ECDSA certificate (SPEC), not supported yet: say so.
-        if ((spec.name == u"tls-cert" || spec.name == u"tls-key") && parser.values(spec.name).size() > 1) {
-            *output = errorLine(u"--%1 is given more than once (one certificate pair for now)"_s.arg(spec.name));
-            *exitCode = 2;
-            return ParseOutcome::Exit;
-        }
-        values.insert(spec.name, {parser.value(spec.name), u"--"_s + spec.name});
+        // As everywhere the last wins, except for the certificate pairs: a second
+        // --tls-cert/--tls-key is an ECDSA beside an RSA one (a list, as in the file).
+        const bool list = spec.name == u"tls-cert" || spec.name == u"tls-key";
+        values.insert(spec.name, {list ? parser.values(spec.name).join(u',') : parser.value(spec.name),
+                                  u"--"_s + spec.name});
     }
     if (!applyValues(values, out, &error)) {
         *output = errorLine(error);
@@ -609,7 +606,7 @@ QString formatEndpoint(const QHostAddress &address, quint16 port)
 
 QString startupLine(const ProxyConfig &config, quint16 listenPort, quint16 pushPort)
 {
-    const bool tls = !config.tlsChain.isEmpty();
+    const bool tls = !config.tlsChains.isEmpty();
     QString line = u"ws2apid %1 listening on %2"_s.arg(
         daemonVersion(), formatEndpoint(config.listenAddress, listenPort));
     if (tls)

@@ -20,6 +20,7 @@ struct ParsedOptions
     ws2api::ProxyConfig config;  // validated; config.threads is never 0
     QString logRules;            // QLoggingCategory rules, ';' or newline separated
     QString configFile;          // the --config path, empty when none
+    QStringList tlsCertFiles;    // --tls-cert as given, for messages
 };
 
 // `arguments` is argv, program name first. On Exit, *output holds what main prints:

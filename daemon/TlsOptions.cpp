@@ -1,6 +1,9 @@
 #include "TlsOptions.h"
 
 #include <QFile>
+#include <QStringList>
+
+#include <algorithm>
 #include <QMap>
 #include <QSslCertificate>
 #include <QSslKey>
@@ -80,6 +83,59 @@ bool keyFitsCertificate(const QSslCertificate &certificate, const QSslKey &key)
     return true;
 }
 
+// "a.pem, b.pem" (a file's list, or repeated options joined) as file names.
+QStringList fileList(const QString &value)
+{
+    QStringList files;
+    for (const QString &file : value.split(u',')) {
+        if (!file.trimmed().isEmpty())
+            files.append(file.trimmed());
+    }
+    return files;
+}
+
+QString algorithmName(QSsl::KeyAlgorithm algorithm)
+{
+    return algorithm == QSsl::Rsa ? u"RSA"_s : algorithm == QSsl::Ec ? u"ECDSA"_s : u"other"_s;
+}
+
+// Puts each key beside the certificate it belongs to (they may come in any order),
+// and refuses what cannot serve: a key for no certificate, two of one kind (OpenSSL
+// keeps one certificate per key type, so the second would silently replace the first).
+QString pairKeys(ParsedOptions *options)
+{
+    ws2api::ProxyConfig &c = options->config;
+    if (c.tlsChains.size() != c.tlsKeys.size()) {
+        if (c.tlsChains.isEmpty() || c.tlsKeys.isEmpty())
+            return u"--tls-cert and --tls-key go together"_s;
+        return u"--tls-cert and --tls-key: %1 certificates but %2 keys"_s.arg(c.tlsChains.size())
+            .arg(c.tlsKeys.size());
+    }
+    if (c.tlsChains.size() == 2) {
+        const QSsl::KeyAlgorithm first = c.tlsChains.at(0).constFirst().publicKey().algorithm();
+        if (first == c.tlsChains.at(1).constFirst().publicKey().algorithm()) {
+            return u"--tls-cert: both certificates have %1 keys; two pairs are an RSA and an ECDSA one"_s.arg(
+                algorithmName(first));
+        }
+    }
+    QList<QSslKey> keys = c.tlsKeys;
+    c.tlsKeys.clear();
+    for (qsizetype i = 0; i < c.tlsChains.size(); ++i) {
+        const auto fits = std::find_if(keys.begin(), keys.end(), [&](const QSslKey &key) {
+            return keyFitsCertificate(c.tlsChains.at(i).constFirst(), key);
+        });
+        if (fits == keys.end()) {
+            if (c.tlsChains.size() == 1)
+                return u"--tls-key: not the key of the certificate in --tls-cert"_s;
+            return u"--tls-key: none of the keys is the key of the certificate in %1"_s.arg(
+                quoted(options->tlsCertFiles.value(i)));
+        }
+        c.tlsKeys.append(*fits);
+        keys.erase(fits);
+    }
+    return {};
+}
+
 } // namespace
 
 bool setApiCa(const QString &value, ParsedOptions *out, QString *why)
@@ -91,24 +147,45 @@ bool setApiCa(const QString &value, ParsedOptions *out, QString *why)
 
 bool setTlsCert(const QString &value, ParsedOptions *out, QString *why)
 {
-    out->config.tlsChain = readCertificates(value, why);
-    return !out->config.tlsChain.isEmpty();
+    out->config.tlsChains.clear();
+    out->tlsCertFiles = fileList(value);
+    if (out->tlsCertFiles.size() > 2) {
+        *why = u"at most two certificates (an RSA and an ECDSA one)"_s;
+        return false;
+    }
+    for (const QString &file : std::as_const(out->tlsCertFiles)) {
+        const QList<QSslCertificate> chain = readCertificates(file, why);
+        if (chain.isEmpty())
+            return false;
+        out->config.tlsChains.append(chain);
+    }
+    return true;
 }
 
 bool setTlsKey(const QString &value, ParsedOptions *out, QString *why)
 {
-    const QByteArray pem = readWholeFile(value, why);
-    if (pem.isEmpty())
+    out->config.tlsKeys.clear();
+    const QStringList files = fileList(value);
+    if (files.size() > 2) {
+        *why = u"at most two keys (an RSA and an ECDSA one)"_s;
         return false;
-    for (const QSsl::KeyAlgorithm algorithm : {QSsl::Ec, QSsl::Rsa}) {
-        const QSslKey key(pem, algorithm, QSsl::Pem, QSsl::PrivateKey);
-        if (!key.isNull()) {
-            out->config.tlsKey = key;
-            return true;
-        }
     }
-    *why = u"%1 holds no unencrypted PEM RSA or EC private key"_s.arg(quoted(value));
-    return false;
+    for (const QString &file : files) {
+        const QByteArray pem = readWholeFile(file, why);
+        if (pem.isEmpty())
+            return false;
+        QSslKey key;
+        for (const QSsl::KeyAlgorithm algorithm : {QSsl::Ec, QSsl::Rsa}) {
+            if (key.isNull())
+                key = QSslKey(pem, algorithm, QSsl::Pem, QSsl::PrivateKey);
+        }
+        if (key.isNull()) {
+            *why = u"%1 holds no unencrypted PEM RSA or EC private key"_s.arg(quoted(file));
+            return false;
+        }
+        out->config.tlsKeys.append(key);
+    }
+    return true;
 }
 
 bool setTlsClientCa(const QString &value, ParsedOptions *out, QString *why)
@@ -135,19 +212,17 @@ bool setPushTls(const QString &value, ParsedOptions *out, QString *why)
     return parseOnOff(value, &out->config.pushTls, why);
 }
 
-QString inconsistency(const ParsedOptions &options)
+QString finish(ParsedOptions *options)
 {
-    const ws2api::ProxyConfig &c = options.config;
+    if (const QString problem = pairKeys(options); !problem.isEmpty())
+        return problem;
+    const ws2api::ProxyConfig &c = options->config;
     using Verify = ws2api::ProxyConfig::VerifyClient;
-    if (c.tlsChain.isEmpty() != c.tlsKey.isNull())
-        return u"--tls-cert and --tls-key go together"_s;
-    if (!c.tlsChain.isEmpty() && !keyFitsCertificate(c.tlsChain.first(), c.tlsKey))
-        return u"--tls-key: not the key of the certificate in --tls-cert"_s;
     if (c.tlsVerifyClient != Verify::None && c.tlsClientCa.isEmpty())
         return u"--tls-verify-client needs --tls-client-ca"_s;
-    if (c.tlsVerifyClient != Verify::None && c.tlsChain.isEmpty())
+    if (c.tlsVerifyClient != Verify::None && c.tlsChains.isEmpty())
         return u"--tls-verify-client needs --tls-cert"_s;
-    if (c.pushTls && c.tlsChain.isEmpty())
+    if (c.pushTls && c.tlsChains.isEmpty())
         return u"--push-tls on needs --tls-cert"_s;
     if (c.pushTls && !c.hasPushListener)
         return u"--push-tls on needs --push-listen (without it pushes share --listen and its TLS)"_s;

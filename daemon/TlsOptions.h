@@ -18,8 +18,9 @@ bool setTlsClientCa(const QString &value, ParsedOptions *out, QString *why);
 bool setTlsVerifyClient(const QString &value, ParsedOptions *out, QString *why);
 bool setPushTls(const QString &value, ParsedOptions *out, QString *why);
 
-// What does not go together, once every option is read; empty when all is well.
-QString inconsistency(const ParsedOptions &options);
+// Once every option is read: pairs the certificates with their keys and says what
+// does not go together; empty when all is well.
+QString finish(ParsedOptions *options);
 
 } // namespace tlsoptions
 } // namespace ws2apid

@@ -138,6 +138,37 @@ void TestDaemon::tlsFilesFromTheCommandLine()
     QVERIFY(wrongKey.waitForFinished());
     QCOMPARE(wrongKey.exitCode(), 2);
     QVERIFY(wrongKey.readAllStandardError().contains("--tls-key: not the key of the certificate in --tls-cert"));
+
+    // An RSA and an ECDSA pair, the keys in either order (the file's list form too).
+    const auto run = [&](const QStringList &tls) {
+        QProcess check;
+        check.start(DaemonPath, QStringList{u"--listen"_s, u"127.0.0.1:0"_s, u"--admin"_s, u"none"_s} + tls);
+        // A good pair starts listening (and is stopped here); a bad one exits 2 with its line.
+        QByteArray error;
+        const bool done = QTest::qWaitFor([&] {
+            error += check.readAllStandardError();
+            return check.state() == QProcess::NotRunning || error.contains("listening on");
+        }, 10000);
+        if (!done || check.state() == QProcess::NotRunning)
+            return error + check.readAllStandardError();
+        check.terminate();
+        check.waitForFinished();
+        return QByteArray("running");
+    };
+    const QString rsa = pki.path(u"server-rsa.crt"_s);
+    const QString rsaKey = pki.path(u"server-rsa.key"_s);
+    const QString ec = pki.path(u"server.crt"_s);
+    const QString ecKey = pki.path(u"server.key"_s);
+    QCOMPARE(run({u"--tls-cert"_s, rsa, u"--tls-cert"_s, ec, u"--tls-key"_s, ecKey, u"--tls-key"_s, rsaKey}), "running");
+    QCOMPARE(run({u"--tls-cert"_s, ec + u',' + rsa, u"--tls-key"_s, rsaKey + u", "_s + ecKey}), "running");
+    QVERIFY(run({u"--tls-cert"_s, ec, u"--tls-cert"_s, other.path(u"server.crt"_s), u"--tls-key"_s, ecKey,
+                 u"--tls-key"_s, other.path(u"server.key"_s)})
+                .contains("--tls-cert: both certificates have ECDSA keys; two pairs are an RSA and an ECDSA one"));
+    QVERIFY(run({u"--tls-cert"_s, rsa, u"--tls-cert"_s, ec, u"--tls-key"_s, ecKey})
+                .contains("--tls-cert and --tls-key: 2 certificates but 1 keys"));
+    QVERIFY(run({u"--tls-cert"_s, rsa, u"--tls-cert"_s, ec, u"--tls-key"_s, ecKey, u"--tls-key"_s,
+                 other.path(u"server.key"_s)})
+                .contains("--tls-key: none of the keys is the key of the certificate in \"" + rsa.toUtf8() + "\""));
 }
 
 // The demo API speaks OCPP too: every station accepted, every CALL answered {}.

@@ -23,8 +23,8 @@ namespace {
 
 void useIdentity(ProxyConfig *config, const TestPki &pki)
 {
-    config->tlsChain = {pki.certificate(u"server"_s)};
-    config->tlsKey = QSslKey(pki.read(u"server.key"_s), QSsl::Ec);
+    config->tlsChains = {{pki.certificate(u"server"_s)}};
+    config->tlsKeys = {QSslKey(pki.read(u"server.key"_s), QSsl::Ec)};
 }
 
 enum class Outcome { Opened, Refused, TimedOut };
@@ -84,6 +84,7 @@ private Q_SLOTS:
     void clientCertificateReachesTheApi();
     void optionalCertificate();
     void onlyTheOcppSuitesOnTls12();
+    void rsaAndEcdsaCertificates();
     void reloadTakesNewCertificates();
     void failedHandshakesAreCountedAndLogged();
     void pushTlsOn();
@@ -181,6 +182,32 @@ void TestTls::onlyTheOcppSuitesOnTls12()
     QVERIFY(opens(t.port(), tls));
 }
 
+// OCPP's RSA suites need an RSA certificate, its ECDSA ones an ECDSA certificate:
+// with both pairs, each client gets the one its suites ask for.
+void TestTls::rsaAndEcdsaCertificates()
+{
+    TestProxy t;
+    useIdentity(&t.config, m_pki);
+    t.config.tlsChains.append({m_pki.certificate(u"server-rsa"_s)});
+    t.config.tlsKeys.append(QSslKey(m_pki.read(u"server-rsa.key"_s), QSsl::Rsa));
+    QVERIFY(t.start());
+    const auto leafFor = [&](const char *suite) {
+        QSslConfiguration tls = m_pki.clientTls({});
+        tls.setProtocol(QSsl::TlsV1_2);
+        tls.setCiphers({QSslCipher(QString::fromLatin1(suite), QSsl::TlsV1_2)});
+        QSslSocket client;
+        client.setSslConfiguration(tls);
+        client.connectToHostEncrypted(u"127.0.0.1"_s, t.port());
+        // The listener shares this thread: wait in the event loop, not blocked.
+        return QTest::qWaitFor([&] { return client.isEncrypted(); }, 8000) ? client.peerCertificate()
+                                                                          : QSslCertificate();
+    };
+    QCOMPARE(leafFor("AES128-GCM-SHA256"), m_pki.certificate(u"server-rsa"_s));
+    QCOMPARE(leafFor("AES256-GCM-SHA384"), m_pki.certificate(u"server-rsa"_s));
+    QCOMPARE(leafFor("ECDHE-ECDSA-AES128-GCM-SHA256"), m_pki.certificate(u"server"_s));
+    QCOMPARE(leafFor("ECDHE-ECDSA-AES256-GCM-SHA384"), m_pki.certificate(u"server"_s));
+}
+
 // A renewed certificate serves the next handshakes; a client already connected
 // stays connected.
 void TestTls::reloadTakesNewCertificates()
@@ -254,7 +281,7 @@ void TestTls::keyThatDoesNotFitIsRefusedAtOnce()
 {
     TestProxy t;
     useIdentity(&t.config, m_pki);
-    t.config.tlsKey = QSslKey(m_other.read(u"server.key"_s), QSsl::Ec);
+    t.config.tlsKeys = {QSslKey(m_other.read(u"server.key"_s), QSsl::Ec)};
     t.config.handshakeTimeoutMs = 60000;  // longer than attempt() waits: a hang would show
     QVERIFY(t.start());
     QTest::ignoreMessage(QtInfoMsg, QRegularExpression(u"^TLS handshake with 127\\.0\\.0\\.1 failed: "_s));

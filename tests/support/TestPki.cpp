@@ -21,8 +21,10 @@ bool openssl(const QStringList &arguments)
     return true;
 }
 
-QStringList newKey()
+QStringList newKey(bool rsa = false)
 {
+    if (rsa)
+        return {u"-newkey"_s, u"rsa:2048"_s, u"-nodes"_s};
     return {u"-newkey"_s, u"ec"_s, u"-pkeyopt"_s, u"ec_paramgen_curve:P-256"_s, u"-nodes"_s};
 }
 
@@ -36,7 +38,9 @@ bool TestPki::make(const QStringList &clients)
                  + QStringList{u"-keyout"_s, path(u"ca.key"_s), u"-out"_s, path(u"ca.crt"_s), u"-subj"_s,
                                u"/O=Test Operator/CN=test CA"_s, u"-days"_s, u"2"_s}))
         return false;
-    if (!signedPair(u"server"_s, u"/CN=localhost"_s, u"subjectAltName=IP:127.0.0.1,DNS:localhost"_s))
+    const QString serverNames = u"subjectAltName=IP:127.0.0.1,DNS:localhost"_s;
+    if (!signedPair(u"server"_s, u"/CN=localhost"_s, serverNames)
+        || !signedPair(u"server-rsa"_s, u"/CN=localhost"_s, serverNames, true))
         return false;
     QFile pem(path(u"server.pem"_s));  // HAProxy's crt: the chain, then the key
     if (!pem.open(QIODevice::WriteOnly))
@@ -77,9 +81,9 @@ QSslConfiguration TestPki::clientTls(const QString &name) const
     return tls;
 }
 
-bool TestPki::signedPair(const QString &name, const QString &subject, const QString &extension)
+bool TestPki::signedPair(const QString &name, const QString &subject, const QString &extension, bool rsa)
 {
-    QStringList arguments = QStringList{u"req"_s, u"-x509"_s} + newKey()
+    QStringList arguments = QStringList{u"req"_s, u"-x509"_s} + newKey(rsa)
                             + QStringList{u"-keyout"_s, path(name + u".key"_s), u"-out"_s, path(name + u".crt"_s),
                                           u"-subj"_s, subject, u"-days"_s, u"2"_s, u"-CA"_s, path(u"ca.crt"_s),
                                           u"-CAkey"_s, path(u"ca.key"_s)};

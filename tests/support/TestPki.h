@@ -11,7 +11,8 @@ namespace ws2api::test {
 // a CA, a server certificate for 127.0.0.1 (server.crt, server.key, and server.pem
 // with both, as HAProxy takes it), and client certificates whose CN is the name
 // given and O "Test Operator" (as OCPP security profile 3 has a station's).
-// EC P-256 keys throughout.
+// EC P-256 keys throughout, but for a second server pair with an RSA 2048 key
+// (server-rsa.crt, server-rsa.key).
 class TestPki
 {
 public:
@@ -27,7 +28,7 @@ public:
     QSslConfiguration clientTls(const QString &name) const;
 
 private:
-    bool signedPair(const QString &name, const QString &subject, const QString &extension);
+    bool signedPair(const QString &name, const QString &subject, const QString &extension, bool rsa = false);
 
     QTemporaryDir m_dir;
 };

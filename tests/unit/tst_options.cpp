@@ -219,8 +219,8 @@ void TestOptions::badArguments_data()
     QTest::addRow("missing value") << QStringList{u"--listen"_s} << u"--listen"_s;
     QTest::addRow("positional") << QStringList{u"extra"_s} << u"\"extra\""_s;
     QTest::addRow("newline in value") << QStringList{u"--listen"_s, u"a\nb"_s} << u"\"a\\x0ab\""_s;
-    QTest::addRow("second certificate pair") << QStringList{u"--tls-cert"_s, u"a.pem"_s, u"--tls-cert"_s, u"b.pem"_s}
-                                             << u"one certificate pair for now"_s;
+    QTest::addRow("three certificates") << QStringList{u"--tls-cert"_s, u"a.pem,b.pem"_s, u"--tls-cert"_s, u"c.pem"_s}
+                                        << u"at most two certificates"_s;
     QTest::addRow("positional after --") << QStringList{u"--"_s, u"--listen"_s} << u"\"--listen\""_s;
     bad(u"--listen"_s, {u"foo"_s, u"1.2.3.4"_s, u"1.2.3.4:"_s, u"1.2.3.4:65536"_s, u"1.2.3.4:-1"_s,
                         u"1.2.3.4:+1"_s, u"::1:4000"_s, u"[1.2.3.4]:80"_s, u"1.2.3:80"_s,
@@ -442,7 +442,7 @@ void TestOptions::startupLine()
     QCOMPARE(ws2apid::startupLine(config, 4000, 4001),
              u"ws2apid "_s + version
                  + u" listening on 127.0.0.1:4000, pushes on [::1]:4001 (mode ocpp, 3 threads, API demo:)"_s);
-    config.tlsChain = {QSslCertificate()};  // only whether there is one counts here
+    config.tlsChains = {{QSslCertificate()}};  // only whether there is one counts here
     QCOMPARE(ws2apid::startupLine(config, 4000, 4001),
              u"ws2apid "_s + version
                  + u" listening on 127.0.0.1:4000 (TLS), pushes on [::1]:4001 (mode ocpp, 3 threads, API demo:)"_s);

@@ -35,11 +35,12 @@ struct ProxyConfig
     QList<QSslCertificate> apiCaCertificates;
 
     // Native TLS on --listen (and on the push listener with pushTls), read by the
-    // daemon from --tls-cert/--tls-key: the chain, leaf first, and its key. An
-    // empty chain: plaintext.
+    // daemon from --tls-cert/--tls-key: certificate chains, leaf first, and their
+    // keys, pairwise (tlsKeys[i] is tlsChains[i]'s): one pair, or an RSA and an
+    // ECDSA one. None: plaintext.
     enum class VerifyClient { None, Optional, Required };
-    QList<QSslCertificate> tlsChain;
-    QSslKey tlsKey;
+    QList<QList<QSslCertificate>> tlsChains;
+    QList<QSslKey> tlsKeys;
     QList<QSslCertificate> tlsClientCa;  // --tls-client-ca
     VerifyClient tlsVerifyClient = VerifyClient::None;
     bool pushTls = false;

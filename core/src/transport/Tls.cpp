@@ -107,7 +107,7 @@ bool trustClientCa(SSL_CTX *ctx, const QList<QSslCertificate> &authorities, bool
 
 std::shared_ptr<const TlsServerContext> TlsServerContext::forListener(const ProxyConfig &config, ListenerRole role)
 {
-    if (config.tlsChain.isEmpty())
+    if (config.tlsChains.isEmpty())
         return nullptr;
     // The one listener of a daemon without --push-listen carries its TLS to pushes too.
     if (role == ListenerRole::Pushes && !config.pushTls)
@@ -134,9 +134,11 @@ std::shared_ptr<const TlsServerContext> TlsServerContext::forListener(const Prox
     QString error;
     if (SSL_CTX_set_cipher_list(ctx, OcppTls12Suites) != 1)
         error = QStringLiteral("cipher suites: ") + openSslError();
-    else if (!addIdentity(ctx, config.tlsChain, config.tlsKey, &error))
-        ;
-    else if (config.tlsVerifyClient != ProxyConfig::VerifyClient::None)
+    for (qsizetype i = 0; error.isEmpty() && i < config.tlsChains.size(); ++i) {
+        if (!config.tlsChains.at(i).isEmpty())
+            addIdentity(ctx, config.tlsChains.at(i), config.tlsKeys.value(i), &error);
+    }
+    if (error.isEmpty() && config.tlsVerifyClient != ProxyConfig::VerifyClient::None)
         trustClientCa(ctx, config.tlsClientCa, config.tlsVerifyClient == ProxyConfig::VerifyClient::Required, &error);
     context->m_error = error;
     context->m_verifiesClients = config.tlsVerifyClient != ProxyConfig::VerifyClient::None;
