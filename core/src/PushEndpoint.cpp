@@ -28,6 +28,21 @@ bool constantTimeEquals(QByteArrayView a, QByteArrayView b)
     return diff == 0;
 }
 
+// `Authorization: Bearer <token>` with the scheme in any case and one or more spaces
+// before the token (RFC 7235: credentials = auth-scheme [ 1*SP token68 ]).
+bool bearerTokenMatches(QByteArrayView authorization, QByteArrayView token)
+{
+    constexpr QByteArrayView Scheme = "Bearer";
+    authorization = authorization.trimmed();
+    if (authorization.size() <= Scheme.size() || authorization.at(Scheme.size()) != ' '
+        || authorization.first(Scheme.size()).compare(Scheme, Qt::CaseInsensitive) != 0)
+        return false;
+    QByteArrayView credentials = authorization.sliced(Scheme.size());
+    while (credentials.startsWith(' '))
+        credentials = credentials.sliced(1);
+    return constantTimeEquals(credentials, token);
+}
+
 } // namespace
 
 PushEndpoint::PushEndpoint(Worker *worker)
@@ -41,7 +56,7 @@ void PushEndpoint::reconfigure()
 {
     const ProxyConfig &config = m_worker->config();
     m_allow = config.pushAllow.isEmpty() ? ProxyConfig::defaultPushAllow() : config.pushAllow;
-    m_expectedAuthorization = config.pushToken.isEmpty() ? QByteArray() : "Bearer " + config.pushToken;
+    m_token = config.pushToken;
 }
 
 void PushEndpoint::adopt(QTcpSocket *socket)
@@ -69,8 +84,7 @@ int PushEndpoint::authorize(HttpServerConnection *connection, const HttpHead &he
     });
     if (!allowed)
         return 403;
-    if (!m_expectedAuthorization.isEmpty()
-        && !constantTimeEquals(head.header("Authorization").trimmed(), m_expectedAuthorization))
+    if (!m_token.isEmpty() && !bearerTokenMatches(head.header("Authorization"), m_token))
         return 401;
     return 0;
 }

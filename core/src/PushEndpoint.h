@@ -39,7 +39,7 @@ private:
 
     Worker *m_worker;
     QList<QPair<QHostAddress, int>> m_allow;
-    QByteArray m_expectedAuthorization;
+    QByteArray m_token;  // --push-token; empty: none needed
 };
 
 } // namespace ws2api

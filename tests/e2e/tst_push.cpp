@@ -155,6 +155,41 @@ private Q_SLOTS:
             QCOMPARE(push.header("WWW-Authenticate"), QByteArray("Bearer"));
     }
 
+    // RFC 7235: the scheme is case-insensitive and one or more spaces lead to the
+    // token; the token itself is compared exactly.
+    void bearerSchemeIsCaseInsensitive_data()
+    {
+        QTest::addColumn<QByteArray>("authorization");
+        QTest::addColumn<int>("expected");
+        QTest::addRow("Bearer") << QByteArray("Bearer s3cret") << 200;
+        QTest::addRow("bearer") << QByteArray("bearer s3cret") << 200;
+        QTest::addRow("BEARER") << QByteArray("BEARER s3cret") << 200;
+        QTest::addRow("bEaReR") << QByteArray("bEaReR s3cret") << 200;
+        QTest::addRow("three spaces") << QByteArray("Bearer   s3cret") << 200;
+        QTest::addRow("token in another case") << QByteArray("bearer S3CRET") << 401;
+        QTest::addRow("no space") << QByteArray("Bearers3cret") << 401;
+        QTest::addRow("no token") << QByteArray("bearer") << 401;
+        QTest::addRow("other scheme") << QByteArray("Basic s3cret") << 401;
+        QTest::addRow("token with more") << QByteArray("Bearer s3cret s3cret") << 401;
+    }
+
+    void bearerSchemeIsCaseInsensitive()
+    {
+        QFETCH(QByteArray, authorization);
+        QFETCH(int, expected);
+        TestProxy t;
+        t.config.pushToken = "s3cret";
+        QVERIFY(t.start());
+        auto client = t.connectClient(QStringLiteral("/CP1"));
+        QVERIFY(client);
+        HttpProbe push(t.pushPort(), HttpProbe::request("POST", "/CP1", "x", {{"Authorization", authorization}}));
+        QTRY_VERIFY(push.finished());
+        QCOMPARE(push.status(), expected);
+        HttpProbe metrics(t.pushPort(), HttpProbe::request("GET", "/metrics", {}, {{"Authorization", authorization}}));
+        QTRY_VERIFY(metrics.finished());
+        QCOMPARE(metrics.status(), expected);
+    }
+
     void healthzIsOpenAndMetricsAreGuarded()
     {
         TestProxy t;
