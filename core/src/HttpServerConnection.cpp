@@ -4,6 +4,7 @@
 #include <QTimer>
 
 #include "HttpResponse.h"
+#include "transport/Transport.h"
 
 namespace ws2api {
 
@@ -26,7 +27,17 @@ HttpServerConnection::HttpServerConnection(QTcpSocket *socket, qint64 maxBody,
     m_idleTimer->setSingleShot(true);
     m_idleTimer->callOnTimeout(m_socket, &QTcpSocket::abort);
     m_idleTimer->start(IdleTimeoutMs);
+    // A client may send its requests and shut its side down (printf ... | socat,
+    // nc -N, some HTTP libraries): each request still gets its answer, then the
+    // connection closes.
+    transport::allowHalfClose(m_socket);
     connect(m_socket, &QTcpSocket::readyRead, this, &HttpServerConnection::readMore);
+    connect(m_socket, &QTcpSocket::readChannelFinished, this, [this] {
+        if (m_socket->state() != QAbstractSocket::ConnectedState)
+            return;  // closed altogether: disconnected() follows
+        m_peerDone = true;
+        readMore();
+    });
     connect(m_socket, &QTcpSocket::disconnected, this, &QObject::deleteLater);
     readMore();
 }
@@ -59,6 +70,11 @@ void HttpServerConnection::processNext()
     if (m_reader.error() != HttpRequestReader::Error::None) {
         m_busy = true;
         m_onError(this, m_reader.error(), m_reader.headOfRejected());
+        return;
+    }
+    if (m_peerDone) {  // every request that came has its answer; no more will come
+        m_closing = true;
+        m_socket->disconnectFromHost();
     }
 }
 

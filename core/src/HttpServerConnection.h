@@ -43,6 +43,7 @@ private:
     bool m_busy = false;
     bool m_keepAlive = true;
     bool m_closing = false;
+    bool m_peerDone = false;  // the client ended its side: answer what came, then close
 };
 
 } // namespace ws2api

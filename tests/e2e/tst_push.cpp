@@ -7,6 +7,8 @@
 #include "HttpProbe.h"
 #include "TestProxy.h"
 
+#include <sys/socket.h>
+
 using namespace ws2api;
 using namespace ws2api::test;
 
@@ -292,6 +294,55 @@ private Q_SLOTS:
         QVERIFY(first >= 0 && second > first && third > second);
         QTRY_COMPARE(texts.size(), 2);
         QCOMPARE(raw.state(), QAbstractSocket::ConnectedState);
+    }
+
+    // A client may send its pushes and shut its side down at once (printf ... | socat,
+    // nc -N): HTTP/1.1 allows it, and it still waits for the answers. Every push
+    // on such a connection is answered, and delivered when answered 200 (issue 11
+    // found 28 of 64 answered: the connection closed with pushes still in flight).
+    void halfClosedConnectionsGetEveryAnswer()
+    {
+        TestProxy t;
+        t.config.threads = 2;  // pushes cross to the other worker and back
+        QVERIFY(t.start());
+        constexpr int Clients = 8;
+        std::vector<std::unique_ptr<QWebSocket>> clients;
+        int delivered = 0;
+        for (int i = 0; i < Clients; ++i) {
+            clients.push_back(t.connectClient(QStringLiteral("/c%1").arg(i)));
+            QVERIFY(clients.back());
+            connect(clients.back().get(), &QWebSocket::textMessageReceived, this, [&] { ++delivered; });
+        }
+        const auto push = [](int n) {
+            return HttpProbe::request("POST", "/c" + QByteArray::number(n % Clients), "push" + QByteArray::number(n));
+        };
+        std::vector<std::unique_ptr<QTcpSocket>> senders;
+        std::vector<QByteArray> answers(28);
+        for (int c = 0; c < 28; ++c) {  // 24 single pushes, then 4 pipelines of 10
+            QByteArray requests;
+            for (int k = 0; k < (c < 24 ? 1 : 10); ++k)
+                requests += push(c < 24 ? c : 100 + c * 10 + k);
+            auto sender = std::make_unique<QTcpSocket>();
+            QTcpSocket *raw = sender.get();
+            QByteArray *answer = &answers[size_t(c)];
+            connect(raw, &QTcpSocket::readyRead, raw, [raw, answer] { *answer += raw->readAll(); });
+            connect(raw, &QTcpSocket::connected, raw, [raw, requests] {
+                raw->write(requests);
+                raw->flush();
+                ::shutdown(int(raw->socketDescriptor()), SHUT_WR);
+            });
+            raw->connectToHost(QHostAddress::LocalHost, t.pushPort());
+            senders.push_back(std::move(sender));
+        }
+        // Each connection closes once its last answer is out.
+        QTRY_VERIFY(std::all_of(senders.begin(), senders.end(), [](const auto &raw) {
+            return raw->state() == QAbstractSocket::UnconnectedState;
+        }));
+        int answered = 0;
+        for (const QByteArray &answer : answers)
+            answered += int(answer.count("HTTP/1.1 200 "));
+        QCOMPARE(answered, 64);
+        QTRY_COMPARE(delivered, 64);
     }
 
     void clientThatStopsReadingGets503AndIsClosed()

@@ -177,7 +177,7 @@ qint64 AcceptedSocket::readData(char *data, qint64 maxSize)
     m_inPos += n;
     const bool wasFull = pending() + n >= ReadAheadLimit;
     dropConsumed(&m_in, &m_inPos);
-    if (wasFull && pending() < ReadAheadLimit && m_fd >= 0 && state() == ConnectedState) {
+    if (wasFull && pending() < ReadAheadLimit && m_fd >= 0 && state() == ConnectedState && !m_peerEnded) {
         m_readNotifier->setEnabled(true);
         // TLS may hold decrypted records the descriptor will not announce again.
         QMetaObject::invokeMethod(this, &AcceptedSocket::onReadable, Qt::QueuedConnection);
@@ -367,10 +367,15 @@ bool AcceptedSocket::transmit(const char *data, qint64 size, qint64 *done, QStri
 }
 
 // As QAbstractSocket on end of stream: RemoteHostClosedError, then a disconnect
-// that still sends what is queued.
+// that still sends what is queued. Half-closed, only the reading ends.
 void AcceptedSocket::peerEnded()
 {
     m_readNotifier->setEnabled(false);
+    if (m_halfCloseAllowed && !m_peerEnded && state() == ConnectedState) {
+        m_peerEnded = true;
+        Q_EMIT readChannelFinished();
+        return;
+    }
     setSocketError(RemoteHostClosedError);
     setErrorString(tr("The remote host closed the connection"));
     const QPointer<AcceptedSocket> alive(this);

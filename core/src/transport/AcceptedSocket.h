@@ -48,6 +48,12 @@ public:
     void releasePeekBuffer();
     QByteArray clientCertHeader() const;
 
+    // Whether the socket stays open for writing once the peer has ended its side
+    // (off: it closes then, as a QTcpSocket does). An HTTP client may send its
+    // requests and shut its side down at once, and still wait for the answers:
+    // then readChannelFinished() says nothing more will come, and the owner closes.
+    void setHalfCloseAllowed(bool allowed) { m_halfCloseAllowed = allowed; }
+
     qint64 bytesAvailable() const override;
     qint64 bytesToWrite() const override;
     bool canReadLine() const override;
@@ -90,6 +96,8 @@ private:
     qsizetype m_outPos = 0;
     bool m_readWantsWrite = false;  // TLS: a read must write first (post-handshake messages)
     bool m_aborting = false;
+    bool m_halfCloseAllowed = false;
+    bool m_peerEnded = false;
 };
 
 } // namespace ws2api

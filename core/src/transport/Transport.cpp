@@ -33,6 +33,12 @@ void releasePeekBuffer(QTcpSocket *socket)
         accepted->releasePeekBuffer();
 }
 
+void allowHalfClose(QTcpSocket *socket)
+{
+    if (auto *accepted = qobject_cast<AcceptedSocket *>(socket))
+        accepted->setHalfCloseAllowed(true);
+}
+
 void holdWrites(QTcpSocket *socket)
 {
     if (auto *direct = qobject_cast<DirectTcpSocket *>(socket))

@@ -35,6 +35,9 @@ qint64 queuedBytes(const QTcpSocket *socket);
 // Once QWebSocketServer has read the handshake: frees what its peek left behind.
 void releasePeekBuffer(QTcpSocket *socket);
 
+// Keeps the socket open for the answers once the peer has ended its side.
+void allowHalfClose(QTcpSocket *socket);
+
 // Gathers the socket's writes until releaseWrites().
 void holdWrites(QTcpSocket *socket);
 void releaseWrites(QTcpSocket *socket);
