@@ -152,6 +152,7 @@ void Worker::takeConnection(qintptr descriptor, ListenerRole role)
         return;
     }
     socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+    socket->setLingering(config().handshakeTimeoutMs, this);
     watchTlsHandshake(socket);
     new IncomingConnection(this, m_incoming, socket, role);
 }

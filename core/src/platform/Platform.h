@@ -62,6 +62,10 @@ void setNoDelay(qintptr socket);
 
 void closeSocket(qintptr socket);
 
+// Ends the sending side of a connected socket (the peer reads the end of the stream);
+// it stays readable.
+void shutdownWrite(qintptr socket);
+
 // Writes `answer` to an accepted socket without waiting and closes it.
 void refuseSocket(qintptr descriptor, QByteArrayView answer);
 

@@ -169,6 +169,11 @@ void closeSocket(qintptr socket)
     ::close(int(socket));
 }
 
+void shutdownWrite(qintptr socket)
+{
+    (void)::shutdown(int(socket), SHUT_WR);
+}
+
 void refuseSocket(qintptr descriptor, QByteArrayView answer)
 {
     (void)::send(int(descriptor), answer.data(), size_t(answer.size()), MSG_NOSIGNAL | MSG_DONTWAIT);

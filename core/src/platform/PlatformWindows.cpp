@@ -105,6 +105,11 @@ void closeSocket(qintptr socket)
     ::closesocket(SOCKET(socket));
 }
 
+void shutdownWrite(qintptr socket)
+{
+    (void)::shutdown(SOCKET(socket), SD_SEND);
+}
+
 void refuseSocket(qintptr descriptor, QByteArrayView answer)
 {
     const auto socket = SOCKET(descriptor);

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "platform/Platform.h"
+#include "transport/LingeringClose.h"
 #include "transport/Tls.h"
 
 namespace ws2api {
@@ -371,8 +372,10 @@ bool AcceptedSocket::transmit(const char *data, qint64 size, qint64 *done, QStri
 void AcceptedSocket::peerEnded()
 {
     m_readNotifier->setEnabled(false);
-    if (m_halfCloseAllowed && !m_peerEnded && state() == ConnectedState) {
-        m_peerEnded = true;
+    if (m_peerEnded)
+        return;
+    m_peerEnded = true;
+    if (m_halfCloseAllowed && state() == ConnectedState) {
         Q_EMIT readChannelFinished();
         return;
     }
@@ -406,7 +409,10 @@ void AcceptedSocket::finishClose(bool graceful)
     m_readNotifier->setEnabled(false);
     m_writeNotifier->setEnabled(false);
     m_tls.reset();
-    platform::closeSocket(m_fd);
+    if (graceful && !m_peerEnded)
+        transport::lingerAndClose(m_fd, m_lingerMs, m_lingerKeeper);
+    else
+        platform::closeSocket(m_fd);
     m_fd = -1;
     m_out = QByteArray();
     m_outPos = 0;

@@ -54,6 +54,14 @@ public:
     // then readChannelFinished() says nothing more will come, and the owner closes.
     void setHalfCloseAllowed(bool allowed) { m_halfCloseAllowed = allowed; }
 
+    // A close (not an abort) while the peer may still be sending lingers: see
+    // transport::lingerAndClose(). `keeper` owns the lingering descriptor.
+    void setLingering(int ms, QObject *keeper)
+    {
+        m_lingerMs = ms;
+        m_lingerKeeper = keeper;
+    }
+
     qint64 bytesAvailable() const override;
     qint64 bytesToWrite() const override;
     bool canReadLine() const override;
@@ -97,6 +105,8 @@ private:
     bool m_readWantsWrite = false;  // TLS: a read must write first (post-handshake messages)
     bool m_aborting = false;
     bool m_halfCloseAllowed = false;
+    int m_lingerMs = 0;
+    QObject *m_lingerKeeper = nullptr;
     bool m_peerEnded = false;
 };
 
