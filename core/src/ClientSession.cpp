@@ -3,6 +3,7 @@
 #include <QLoggingCategory>
 #include <QTimer>
 #include <QWebSocket>
+#include <algorithm>
 
 #include "ApiClient.h"
 #include "ClientRegistry.h"
@@ -18,8 +19,17 @@ Q_LOGGING_CATEGORY(lcSession, "ws2api.session", QtInfoMsg)
 namespace ws2api {
 
 namespace {
+
 qint64 nowMs() { return QDateTime::currentMSecsSinceEpoch(); }
+
+// What QWebSocket answers a client's close frame with: its code, or 1000 for a
+// frame without one.
+int echoedCode(const CloseFrameScanner::Close &close)
+{
+    return close.code.value_or(QWebSocketProtocol::CloseCodeNormal);
 }
+
+} // namespace
 
 ClientSession::ClientSession(Worker *worker, QWebSocket *socket, QTcpSocket *transport,
                              QByteArray clientId, quint64 serial, QString protocol)
@@ -47,6 +57,7 @@ ClientSession::ClientSession(Worker *worker, QWebSocket *socket, QTcpSocket *tra
         onMessage(ClientMessage{data, true});
     });
     connect(m_socket, &QWebSocket::pong, this, [this] { m_lastActivityMs = nowMs(); });
+    connect(m_socket, &QWebSocket::aboutToClose, this, &ClientSession::onAboutToClose);
     connect(m_socket, &QWebSocket::disconnected, this, &ClientSession::onDisconnected);
     WorkerCounters::add(worker->counters().connections, 1);
 }
@@ -137,12 +148,46 @@ int ClientSession::send(const ClientMessage &message)
     return 200;
 }
 
+void ClientSession::clientBytesRead(QByteArrayView bytes)
+{
+    m_bytesFollowed = true;
+    if (bytes.isEmpty() || m_scanner.close())
+        return;
+    const auto pass = qsizetype(std::min<quint64>(m_scanner.skippable(), quint64(bytes.size())));
+    m_scanner.skip(quint64(pass));
+    m_scanner.feed(bytes.sliced(pass));
+}
+
+// QWebSocket sends a close frame, not asked to by us: its answer to the client's, or
+// its own on a protocol error (1002), a message too big (1009), ... (A connection
+// that drops without a close frame never shows here, only in onDisconnected().)
+void ClientSession::onAboutToClose()
+{
+    if (!m_socket || m_closer != Closer::Nobody)
+        return;  // ours, or told already (the transport's own aboutToClose follows Qt's)
+    const int sent = int(m_socket->closeCode());
+    const auto &received = m_scanner.close();
+    if (!m_bytesFollowed || (received && !received->malformed && sent == echoedCode(*received))) {
+        // The client's close frame, which Qt echoes (without its bytes, an empty one
+        // cannot be told from 1000, nor Qt's own close from a client's).
+        m_closer = Closer::Client;
+        m_closeCode = received ? received->code.value_or(QWebSocketProtocol::CloseCodeMissingStatusCode) : sent;
+        m_closeReason = received ? QString::fromUtf8(received->reason) : m_socket->closeReason();
+        return;
+    }
+    // Qt refused what the client sent (a bad close frame included) and closed.
+    m_closer = Closer::Daemon;
+    m_closeCode = sent;
+    m_closeReason = m_socket->closeReason();
+}
+
 void ClientSession::close(int code, const QString &reason, bool notifyApi)
 {
     if (!m_socket || m_closing)
         return;
     m_closing = true;
     m_notifyApi = notifyApi;
+    m_closer = Closer::Daemon;
     m_closeCode = code;
     m_closeReason = reason;
     m_worker->registry().release(m_clientId, m_serial);
@@ -168,7 +213,8 @@ void ClientSession::abortDeadPeer()
     if (!m_socket)
         return;
     m_closing = true;
-    m_closeCode = 1006;  // dropped without a close frame
+    m_closer = Closer::Daemon;
+    m_closeCode = QWebSocketProtocol::CloseCodeAbnormalDisconnection;  // no close frame either way
     m_closeReason = QStringLiteral("ping timeout");
     m_socket->abort();
 }
@@ -177,19 +223,19 @@ void ClientSession::onDisconnected()
 {
     if (!m_socket)
         return;
-    const bool closedByUs = m_closeCode != 0;
-    if (!closedByUs) {
-        m_closeCode = int(m_socket->closeCode());
-        m_closeReason = m_socket->closeReason();
+    if (m_closer == Closer::Nobody) {
+        // Neither side sent a close frame: a FIN, a reset, a broken network.
+        m_closer = Closer::Network;
+        m_closeCode = QWebSocketProtocol::CloseCodeAbnormalDisconnection;
+        m_closeReason.clear();
     }
+    static constexpr const char *How[] = {"", "closed by ws2apid", "by the client",
+                                          "dropped without a close frame"};
     qCInfo(lcSession).noquote().nospace()
         << "client " << quotedForLog(m_clientId) << " from " << m_remote << " disconnected ("
-        << (closedByUs ? "closed by ws2apid" : "by the client") << "): code " << m_closeCode
-        << " reason " << quotedForLog(m_closeReason) << ", after "
-        << QString::number(double(nowMs() - m_connectedAtMs) / 1000, 'f', 1) << " s, " << m_messagesIn
-        << " messages in, " << m_messagesOut << " out";
-    if (m_closeReason.isEmpty())
-        m_closeReason = QStringLiteral("closed (%1)").arg(m_closeCode);
+        << How[int(m_closer)] << "): code " << m_closeCode << " reason " << quotedForLog(m_closeReason)
+        << ", after " << QString::number(double(nowMs() - m_connectedAtMs) / 1000, 'f', 1) << " s, "
+        << m_messagesIn << " messages in, " << m_messagesOut << " out";
     m_worker->registry().release(m_clientId, m_serial);
     WorkerCounters::add(m_worker->counters().connections, -1);
     m_socket->disconnect(this);
@@ -207,7 +253,8 @@ void ClientSession::finishIfDone()
         return;
     m_ended = true;
     if (m_notifyApi && m_worker->config().notifyDisconnect)
-        m_worker->callApi(m_worker->mode().disconnectRequest(m_clientId, m_closeReason), m_worker, {});
+        m_worker->callApi(m_worker->mode().disconnectRequest(m_clientId, m_closeReason, m_closeCode),
+                          m_worker, {});
     m_notifyApi = false;
     m_worker->sessionEnded(this);
 }

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 
+#include "CloseFrameScanner.h"
 #include "modes/WireMode.h"
 #include "ws2api/AdminTypes.h"
 
@@ -58,6 +59,11 @@ public:
     void close(int code, const QString &reason, bool notifyApi);
     void ping();
     void abortDeadPeer();
+    // The bytes QWebSocket took from the client's transport, in order, from the first
+    // after the upgrade: they tell a close frame without a code (1005) from one with
+    // 1000, and a close of Qt's own from the client's. For a transport that reports
+    // its reads; without them the API hears 1000 for both.
+    void clientBytesRead(QByteArrayView bytes);
 
 private:
     struct Pending
@@ -66,8 +72,12 @@ private:
         ApiCallback done;
     };
 
+    // Who ended the connection, for the log line and the API's X-Close-Code.
+    enum class Closer { Nobody, Daemon, Client, Network };
+
     void onMessage(ClientMessage message);
     void pump();
+    void onAboutToClose();
     void onDisconnected();
     void finishIfDone();
 
@@ -79,7 +89,12 @@ private:
     quint64 m_serial;
     QString m_protocol;
     QString m_remote;  // kept for the disconnect line, when the socket is gone
-    int m_closeCode = 0;  // the code we closed with; 0: the client closed or dropped
+    Closer m_closer = Closer::Nobody;
+    int m_closeCode = 0;  // the close code the API hears of
+    // The client's bytes as QWebSocket reads them (clientBytesRead()), for what its
+    // closeCode() cannot tell: a close frame without a code (1005) from one with 1000.
+    CloseFrameScanner m_scanner;
+    bool m_bytesFollowed = false;
     std::unique_ptr<ModeSession> m_mode;
     // QList rather than std::deque: an empty deque allocates ~600 bytes, and most
     // sessions have nothing waiting most of the time.

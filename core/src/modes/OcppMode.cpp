@@ -61,7 +61,7 @@ ApiRequest OcppMode::connectRequest(const ConnectInfo &info) const
     return request;
 }
 
-ApiRequest OcppMode::disconnectRequest(const QByteArray &clientId, const QString &) const
+ApiRequest OcppMode::goneRequest(const QByteArray &clientId, int, const QString &) const
 {
     ApiRequest request;
     request.method = "POST";

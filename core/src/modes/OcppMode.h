@@ -24,7 +24,6 @@ public:
 
     std::optional<QString> negotiate(const QList<QByteArray> &offered) const override;
     ApiRequest connectRequest(const ConnectInfo &info) const override;
-    ApiRequest disconnectRequest(const QByteArray &clientId, const QString &reason) const override;
     std::unique_ptr<ModeSession> newSession(ClientSession &session) const override;
     PushParse parsePush(const HttpRequest &request) const override;
     PushMessage adminPush(const AdminPush &push) const override;
@@ -37,6 +36,7 @@ public:
 
 protected:
     bool isAcceptToken(QByteArrayView body) const override;
+    ApiRequest goneRequest(const QByteArray &clientId, int code, const QString &reason) const override;
     void reconfigureMode(const ProxyConfig &config) override;
 
 private:

@@ -37,13 +37,14 @@ ApiRequest PlainMode::connectRequest(const ConnectInfo &info) const
     return request;
 }
 
-ApiRequest PlainMode::disconnectRequest(const QByteArray &clientId, const QString &reason) const
+ApiRequest PlainMode::goneRequest(const QByteArray &clientId, int code, const QString &reason) const
 {
     ApiRequest request;
     request.method = "DELETE";
     request.target = apiPath({ClientId::encodeSegment(clientId)});
     request.headers = {{"Content-Type", TextType.toByteArray()}};
-    request.body = reason.toUtf8();
+    // The reason as body, as the Go original sends it; without one, the code.
+    request.body = reason.isEmpty() ? "closed (" + QByteArray::number(code) + ')' : reason.toUtf8();
     return request;
 }
 

@@ -11,7 +11,6 @@ public:
     using WireMode::WireMode;
 
     ApiRequest connectRequest(const ConnectInfo &info) const override;
-    ApiRequest disconnectRequest(const QByteArray &clientId, const QString &reason) const override;
     std::unique_ptr<ModeSession> newSession(ClientSession &session) const override;
     PushParse parsePush(const HttpRequest &request) const override;
     PushMessage adminPush(const AdminPush &push) const override;
@@ -21,6 +20,7 @@ public:
 
 protected:
     bool isAcceptToken(QByteArrayView body) const override;
+    ApiRequest goneRequest(const QByteArray &clientId, int code, const QString &reason) const override;
 };
 
 } // namespace ws2api

@@ -27,6 +27,15 @@ QByteArray WireMode::apiPath(std::initializer_list<QByteArrayView> encodedSegmen
     return path;
 }
 
+ApiRequest WireMode::disconnectRequest(const QByteArray &clientId, const QString &reason, int code) const
+{
+    ApiRequest request = goneRequest(clientId, code, reason);
+    request.headers.emplaceBack("X-Close-Code", QByteArray::number(code));
+    // Percent-encoded: a reason is any UTF-8 the client chose, CR and LF included.
+    request.headers.emplaceBack("X-Close-Reason", reason.toUtf8().toPercentEncoding());
+    return request;
+}
+
 void WireMode::reconfigure(const ProxyConfig &config)
 {
     m_forwardHeaders = config.forwardHeaders;

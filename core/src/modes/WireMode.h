@@ -4,6 +4,7 @@
 #include <QHostAddress>
 #include <QString>
 #include <QStringList>
+#include <QWebSocketProtocol>
 #include <initializer_list>
 #include <memory>
 #include <optional>
@@ -90,7 +91,13 @@ public:
 
     virtual ApiRequest connectRequest(const ConnectInfo &info) const = 0;
     ConnectVerdict connectVerdict(const ApiResponse &response) const;
-    virtual ApiRequest disconnectRequest(const QByteArray &clientId, const QString &reason) const = 0;
+    // The notice that a client is gone: the mode's request, with X-Close-Code (`code`)
+    // and X-Close-Reason (`reason`, percent-encoded UTF-8; empty when there was none).
+    // `code` is what the client's close frame carried (1005 for one without a code),
+    // 1006 for a connection that went without a close frame, or the code ws2apid
+    // closed it with.
+    ApiRequest disconnectRequest(const QByteArray &clientId, const QString &reason,
+                                 int code = QWebSocketProtocol::CloseCodeAbnormalDisconnection) const;
 
     virtual std::unique_ptr<ModeSession> newSession(ClientSession &session) const = 0;
     // Called on the worker thread: takes the settings that may change while running.
@@ -104,6 +111,8 @@ public:
 
 protected:
     virtual bool isAcceptToken(QByteArrayView body) const = 0;
+    // The mode's own part of disconnectRequest().
+    virtual ApiRequest goneRequest(const QByteArray &clientId, int code, const QString &reason) const = 0;
 
     // The API base path joined with already-encoded segments by exactly one '/'.
     QByteArray apiPath(std::initializer_list<QByteArrayView> encodedSegments) const;
