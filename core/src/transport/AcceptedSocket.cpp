@@ -97,6 +97,14 @@ void AcceptedSocket::releasePeekBuffer()
         QIODevice::open(openMode());
 }
 
+void AcceptedSocket::setReadTap(std::function<void(QByteArrayView)> tap)
+{
+    m_readTap = std::move(tap);
+    // Read before anything that comes through readData(): left by a peek.
+    if (m_readTap && isOpen() && QIODevice::bytesAvailable() > 0)
+        m_readTap(QIODevice::peek(QIODevice::bytesAvailable()));
+}
+
 QByteArray AcceptedSocket::clientCertHeader() const
 {
     const QByteArray der = m_tls ? m_tls->verifiedPeerCertificate() : QByteArray();
@@ -176,6 +184,8 @@ qint64 AcceptedSocket::readData(char *data, qint64 maxSize)
         return state() == ConnectedState || maxSize == 0 ? 0 : -1;
     std::memcpy(data, m_in.constData() + m_inPos, size_t(n));
     m_inPos += n;
+    if (m_readTap)
+        m_readTap(QByteArrayView(data, n));
     const bool wasFull = pending() + n >= ReadAheadLimit;
     dropConsumed(&m_in, &m_inPos);
     if (wasFull && pending() < ReadAheadLimit && m_fd >= 0 && state() == ConnectedState && !m_peerEnded) {

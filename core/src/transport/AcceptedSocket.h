@@ -1,6 +1,8 @@
 #pragma once
 
 #include <QByteArray>
+#include <QByteArrayView>
+#include <functional>
 #include <memory>
 
 #include "DirectTcpSocket.h"
@@ -54,6 +56,11 @@ public:
     // then readChannelFinished() says nothing more will come, and the owner closes.
     void setHalfCloseAllowed(bool allowed) { m_halfCloseAllowed = allowed; }
 
+    // Shows `tap` every byte the owner reads from here on, in order, as it reads it
+    // (the bytes QIODevice still buffers from a peek at once): what QWebSocket
+    // consumes, for a reader that needs what it does not tell, such as close frames.
+    void setReadTap(std::function<void(QByteArrayView)> tap);
+
     // A close (not an abort) while the peer may still be sending lingers: see
     // transport::lingerAndClose(). `keeper` owns the lingering descriptor.
     void setLingering(int ms, QObject *keeper)
@@ -105,6 +112,7 @@ private:
     bool m_readWantsWrite = false;  // TLS: a read must write first (post-handshake messages)
     bool m_aborting = false;
     bool m_halfCloseAllowed = false;
+    std::function<void(QByteArrayView)> m_readTap;
     int m_lingerMs = 0;
     QObject *m_lingerKeeper = nullptr;
     bool m_peerEnded = false;

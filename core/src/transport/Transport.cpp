@@ -33,6 +33,12 @@ void releasePeekBuffer(QTcpSocket *socket)
         accepted->releasePeekBuffer();
 }
 
+void followReads(QTcpSocket *socket, std::function<void(QByteArrayView)> tap)
+{
+    if (auto *accepted = qobject_cast<AcceptedSocket *>(socket))
+        accepted->setReadTap(std::move(tap));
+}
+
 void allowHalfClose(QTcpSocket *socket)
 {
     if (auto *accepted = qobject_cast<AcceptedSocket *>(socket))

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <QByteArray>
+#include <QByteArrayView>
+#include <functional>
 #include <memory>
 
 #include "ListenerRole.h"
@@ -34,6 +36,9 @@ qint64 queuedBytes(const QTcpSocket *socket);
 
 // Once QWebSocketServer has read the handshake: frees what its peek left behind.
 void releasePeekBuffer(QTcpSocket *socket);
+
+// Shows `tap` what the socket's reader consumes from now on, in order.
+void followReads(QTcpSocket *socket, std::function<void(QByteArrayView)> tap);
 
 // Keeps the socket open for the answers once the peer has ended its side.
 void allowHalfClose(QTcpSocket *socket);
