@@ -243,6 +243,8 @@ void Worker::onNewWebSocket(QWebSocketServer *server)
         }
         const quint64 serial = m_shared.registry->newSessionSerial();
         auto *session = new ClientSession(this, socket, upgrading.tcp, clientId, serial, upgrading.protocol);
+        // What QWebSocket reads, the session follows to the client's close frame.
+        transport::followReads(upgrading.tcp, [session](QByteArrayView bytes) { session->clientBytesRead(bytes); });
         m_sessions.insert(serial, session);
         WorkerCounters::bump(counters().connectionsAccepted);
         const auto previous = m_shared.registry->claim(clientId, {m_index, serial});
