@@ -59,10 +59,15 @@ ClientSession::ClientSession(Worker *worker, QWebSocket *socket, QTcpSocket *tra
     connect(m_socket, &QWebSocket::pong, this, [this] { m_lastActivityMs = nowMs(); });
     connect(m_socket, &QWebSocket::aboutToClose, this, &ClientSession::onAboutToClose);
     connect(m_socket, &QWebSocket::disconnected, this, &ClientSession::onDisconnected);
+    transport::followReads(m_transport, [this](QByteArrayView bytes) { clientBytesRead(bytes); });
     WorkerCounters::add(worker->counters().connections, 1);
 }
 
-ClientSession::~ClientSession() = default;
+ClientSession::~ClientSession()
+{
+    if (m_transport)
+        transport::followReads(m_transport, {});
+}
 
 ConnectionInfo ClientSession::info() const
 {
@@ -239,6 +244,7 @@ void ClientSession::onDisconnected()
     m_worker->registry().release(m_clientId, m_serial);
     WorkerCounters::add(m_worker->counters().connections, -1);
     m_socket->disconnect(this);
+    transport::followReads(m_transport, {});
     m_socket->deleteLater();
     m_socket = nullptr;
     m_tcp = nullptr;

@@ -60,9 +60,9 @@ public:
     void ping();
     void abortDeadPeer();
     // The bytes QWebSocket took from the client's transport, in order, from the first
-    // after the upgrade: they tell a close frame without a code (1005) from one with
-    // 1000, and a close of Qt's own from the client's. For a transport that reports
-    // its reads; without them the API hears 1000 for both.
+    // after the upgrade (transport::followReads()): they tell a close frame without a
+    // code (1005) from one with 1000, and a close of Qt's own from the client's. A
+    // transport that does not report its reads leaves 1000 for both.
     void clientBytesRead(QByteArrayView bytes);
 
 private:
