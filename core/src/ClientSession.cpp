@@ -59,12 +59,12 @@ ClientSession::ClientSession(Worker *worker, QWebSocket *socket, QTcpSocket *tra
     connect(m_socket, &QWebSocket::pong, this, [this] { m_lastActivityMs = nowMs(); });
     connect(m_socket, &QWebSocket::aboutToClose, this, &ClientSession::onAboutToClose);
     connect(m_socket, &QWebSocket::disconnected, this, &ClientSession::onDisconnected);
-    transport::followReads(m_transport, [this](QByteArrayView bytes) { clientBytesRead(bytes); });
     WorkerCounters::add(worker->counters().connections, 1);
 }
 
 ClientSession::~ClientSession()
 {
+    // The Worker pointed the transport's read tap here (clientBytesRead()).
     if (m_transport)
         transport::followReads(m_transport, {});
 }

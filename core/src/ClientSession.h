@@ -60,7 +60,8 @@ public:
     void ping();
     void abortDeadPeer();
     // The bytes QWebSocket took from the client's transport, in order, from the first
-    // after the upgrade (transport::followReads()): they tell a close frame without a
+    // after the upgrade (the Worker sets transport::followReads() to here; the session
+    // takes the tap away when its socket goes): they tell a close frame without a
     // code (1005) from one with 1000, and a close of Qt's own from the client's. A
     // transport that does not report its reads leaves 1000 for both.
     void clientBytesRead(QByteArrayView bytes);
