@@ -4,13 +4,12 @@
 #include <QLoggingCategory>
 #include <QObject>
 #include <QPointer>
-#include <http_parser.h>
+#include <memory>
 #include <optional>
 
 #include "ApiClient.h"
-#include <memory>
-
 #include "DirectTcpSocket.h"
+#include "HttpResponseReader.h"
 
 namespace ws2api {
 
@@ -50,7 +49,7 @@ protected:
 };
 
 // One pooled keep-alive connection to the API: one request at a time (no
-// pipelining), responses parsed by http_parser. Destroyed with deleteLater() only,
+// pipelining), responses parsed by an HttpResponseReader. Destroyed with deleteLater() only,
 // because it may be given up from inside its own socket's signals.
 class ApiConnection : public QObject
 {
@@ -90,31 +89,18 @@ private:
     void onDisconnected();
     void onError(QAbstractSocket::SocketError error);
     void fail(const QString &error);
-    void finishResponse();
-
-    static int onMessageBegin(http_parser *parser);
-    static int onHeaderField(http_parser *parser, const char *at, size_t length);
-    static int onHeaderValue(http_parser *parser, const char *at, size_t length);
-    static int onHeadersComplete(http_parser *parser);
-    static int onBody(http_parser *parser, const char *at, size_t length);
-    static int onMessageComplete(http_parser *parser);
-    static const http_parser_settings s_settings;
+    bool finishResponse();
 
     ApiConnectionOwner *m_owner;
     std::unique_ptr<QTcpSocket> m_socket;
     bool m_tls = false;
-    http_parser m_parser;
+    HttpResponseReader m_reader;
     std::optional<PendingRequest> m_request;
-    ApiResponse m_response;
     QString m_deferredError;     // a connect error raised inside connectToHost()
-    qint64 m_maxBody;
     int m_handling = 0;
     qint64 m_responseBytes = 0;
     qint64 m_idleSince = 0;
     int m_completed = 0;
-    bool m_lastWasValue = true;  // http_parser may split a header name across calls
-    bool m_messageDone = false;
-    bool m_bodyTooLarge = false;
     bool m_reusable = true;
     bool m_inConnect = false;
     bool m_closed = false;

@@ -7,6 +7,8 @@
 
 namespace ws2api {
 
+class HttpMessageParser;
+
 // One parsed HTTP/1.x request head (request line and header fields).
 struct HttpHead
 {
@@ -35,6 +37,11 @@ struct HttpHead
     // TooLarge: no end within maxHeadBytes. Invalid: not an HTTP/1.x request head.
     static Status parse(QByteArrayView data, HttpHead *head, qsizetype *headLength,
                         qsizetype maxHeadBytes = 16 * 1024);
+
+    // The head `parser` has just read (it paused at HeadComplete), with the checks
+    // http_parser leaves out made on `bytes`, the head's own bytes. false: Invalid. The
+    // request stream uses this, so it and parse() agree on what a valid head is.
+    static bool fromParser(const HttpMessageParser &parser, QByteArrayView bytes, HttpHead *head);
 };
 
 } // namespace ws2api

@@ -9,12 +9,8 @@
 // The OCPP-J RPC framing (1.6-J, 2.0.1, 2.1): parsing a client's frame, writing frames,
 // error-code spellings, and the JSON checks the OCPP mode needs for API bodies.
 //
-// Payloads pass through byte for byte: QJsonDocument would turn 12345678901234567890
-// into a double and 1.0 into 1, so it only validates; the bytes of each element come
-// from a scanner over the original text. Validation is strict RFC 8259: Qt 6.4's
-// parser alone accepts "1.", ".5", "\x" and raw control characters in strings, which
-// a charger or the API's JSON decoder would reject after we passed them on.
-// Everything here is a pure function, safe from any thread.
+// Payloads pass through byte for byte, validated as strict RFC 8259 JSON
+// (json/StrictJson.h). Everything here is a pure function, safe from any thread.
 namespace ws2api::ocpp {
 
 enum class Version { V16, V201, V21 };
