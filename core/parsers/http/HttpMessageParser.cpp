@@ -111,14 +111,20 @@ int HttpMessageParser::onHeaderValue(http_parser *parser, const char *at, size_t
 int HttpMessageParser::onHeadersComplete(http_parser *parser)
 {
     HttpMessageParser *p = of(parser);
-    p->m_head.statusCode = int(parser->status_code);
+    const int status = int(parser->status_code);
+    p->m_head.statusCode = status;
     p->m_head.flags = parser->flags;
     p->m_head.transferEncoding = parser->uses_transfer_encoding != 0;
     p->m_head.contentLength = parser->content_length;
     p->m_head.keepAlive = http_should_keep_alive(parser) != 0;
+    // RFC 9112 6.3: such a response ends with its head, whatever Content-Length or
+    // Transfer-Encoding say; http_parser would wait for the body they announce (and
+    // take the next response for it). 1 tells it there is none.
+    p->m_head.bodyless = parser->type == HTTP_RESPONSE
+        && (status / 100 == 1 || status == 204 || status == 304);
     p->m_event = Event::HeadComplete;
     http_parser_pause(parser, 1);
-    return 0;
+    return p->m_head.bodyless ? 1 : 0;
 }
 
 // A chunk's size is known before its data: a peer announcing too much is turned

@@ -34,6 +34,7 @@ public:
         bool transferEncoding = false;
         quint64 contentLength = 0;   // when flags has F_CONTENTLENGTH
         bool keepAlive = true;
+        bool bodyless = false;       // a 1xx, 204 or 304 response: no body, whatever the head says
     };
 
     HttpMessageParser(Type type, qint64 maxBody);

@@ -65,12 +65,11 @@ HttpResponseReader::Status HttpResponseReader::finish()
     return m_status;
 }
 
-// Every head, interim ones included, announces its size here: one over the cap is
-// refused before its body is read.
+// A head announcing a body over the cap is refused before the body is read.
 HttpResponseReader::Status HttpResponseReader::headComplete()
 {
     const HttpMessageParser::Head &head = m_parser->head();
-    if (head.flags & F_CONTENTLENGTH) {
+    if ((head.flags & F_CONTENTLENGTH) && !head.bodyless) {
         if (head.contentLength > quint64(std::max<qint64>(m_maxBody, 0)))
             return Status::BodyTooLarge;
         m_parser->body().reserve(qsizetype(head.contentLength));
