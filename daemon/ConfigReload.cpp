@@ -23,16 +23,16 @@ bool sameValues(const ParsedOptions &a, const ParsedOptions &b)
     return ((a.config.*Members == b.config.*Members) && ...);
 }
 
-template <auto Member>
-void takeValue(ParsedOptions *to, const ParsedOptions &from)
+template <auto... Members>
+void takeValues(ParsedOptions *to, const ParsedOptions &from)
 {
-    to->config.*Member = from.config.*Member;
+    ((to->config.*Members = from.config.*Members), ...);
 }
 
-template <auto Member>
+template <auto... Members>
 constexpr Field atRunTime(QLatin1StringView name)
 {
-    return {name, sameValues<Member>, takeValue<Member>};
+    return {name, sameValues<Members...>, takeValues<Members...>};
 }
 
 template <auto... Members>
@@ -65,6 +65,8 @@ const Field Fields[] = {
     atRunTime<&ProxyConfig::pingIntervalMs>("ping-interval"_L1),
     atRunTime<&ProxyConfig::notifyDisconnect>("notify-disconnect"_L1),
     atRunTime<&ProxyConfig::forwardHeaders>("forward-headers"_L1),
+    atRunTime<&ProxyConfig::maxConnections>("max-connections"_L1),
+    atRunTime<&ProxyConfig::connectRate, &ProxyConfig::connectRatePerSource>("connect-rate"_L1),
     atRunTime<&ProxyConfig::tlsChains>("tls-cert"_L1),
     atRunTime<&ProxyConfig::tlsKeys>("tls-key"_L1),
     atRunTime<&ProxyConfig::tlsClientCa>("tls-client-ca"_L1),

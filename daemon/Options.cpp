@@ -38,6 +38,8 @@ using ws2api::ProxyConfig;
 // Qt timers take int milliseconds, so a limit in seconds must stay below this.
 constexpr qint64 MaxSeconds = INT_MAX / 1000;
 constexpr qint64 MaxMessageBytes = 256 << 20;
+constexpr qint64 MaxConnections = 100000000;
+constexpr qint64 MaxConnectRate = 1000000;
 const QString ConfigSection = u"ws2apid"_s;
 const QStringList KnownSubprotocols = {u"ocpp2.1"_s, u"ocpp2.0.1"_s, u"ocpp1.6"_s};
 
@@ -273,6 +275,38 @@ bool setPingInterval(const QString &value, ParsedOptions *out, QString *why)
     return true;
 }
 
+bool setMaxConnections(const QString &value, ParsedOptions *out, QString *why)
+{
+    return parseNumber(value, 1, MaxConnections, u"connections"_s, &out->config.maxConnections, why);
+}
+
+// off, N or N,PER_SOURCE (connections per second in total, and per source address).
+bool setConnectRate(const QString &value, ParsedOptions *out, QString *why)
+{
+    if (value.trimmed() == u"off") {
+        out->config.connectRate = 0;
+        out->config.connectRatePerSource = 0;
+        return true;
+    }
+    const QStringList parts = value.split(u',');
+    qint64 total = 0;
+    qint64 perSource = 0;
+    if (parts.size() > 2) {
+        *why = u"%1 is not off, N or N,PER_SOURCE"_s.arg(quoted(value));
+        return false;
+    }
+    if (!parseNumber(parts.at(0), 1, MaxConnectRate, u"connections per second"_s, &total, why))
+        return false;
+    if (parts.size() == 2 && !parseNumber(parts.at(1), 1, total, u"connections per second per source"_s,
+                                          &perSource, why)) {
+        *why += u" (at most the total)"_s;
+        return false;
+    }
+    out->config.connectRate = double(total);
+    out->config.connectRatePerSource = double(perSource);
+    return true;
+}
+
 bool setNotifyDisconnect(const QString &value, ParsedOptions *out, QString *why)
 {
     return parseOnOff(value, &out->config.notifyDisconnect, why);
@@ -385,6 +419,12 @@ const OptionSpec Specs[] = {
      "1..268435456 (default 1048576)."_L1, setMaxMessage},
     {"ping-interval"_L1, "S"_L1, "Server pings; a client silent for two intervals is closed; "
      "0 turns pings and the dead-peer check off (default 30)."_L1, setPingInterval},
+    {"max-connections"_L1, "N"_L1, "WebSocket clients held at most, the upgrades the API is "
+     "deciding on included; beyond: 503 with Retry-After before the API is asked, 1..100000000 "
+     "(default: as many as the open files limit allows)."_L1, setMaxConnections},
+    {"connect-rate"_L1, "N[,PER_SOURCE]"_L1, "New connections per second that may ask the API, in "
+     "total and optionally per source address (an IPv6 /64 counts as one), each with a burst of one "
+     "second's worth; the excess gets 503 with Retry-After (default off)."_L1, setConnectRate},
     {"notify-disconnect"_L1, "on|off"_L1, "Tell the API when a client goes (default on)."_L1,
      setNotifyDisconnect},
     {"tls-cert"_L1, "FILE"_L1, "PEM certificate chain, leaf first: --listen speaks TLS (wss) "

@@ -5,6 +5,7 @@
 #include <QTimer>
 
 #include "ClientId.h"
+#include "ConnectGate.h"
 #include "HostAddress.h"
 #include "HttpResponse.h"
 #include "LogText.h"
@@ -49,7 +50,10 @@ IncomingConnection::IncomingConnection(Worker *worker, QObject *parent, QTcpSock
     inspect();
 }
 
-IncomingConnection::~IncomingConnection() = default;
+IncomingConnection::~IncomingConnection()
+{
+    releaseSlot();
+}
 
 void IncomingConnection::abort()
 {
@@ -117,6 +121,8 @@ void IncomingConnection::startUpgrade(const HttpHead &head)
     const std::optional<QString> protocol = m_worker->mode().negotiate(offered);
     if (!protocol)
         return refuse(400, "no supported subprotocol offered\n");
+    if (!admit())
+        return;
 
     // The API decides now; its own timeout governs from here.
     m_timer->stop();
@@ -127,6 +133,8 @@ void IncomingConnection::startUpgrade(const HttpHead &head)
                       [this, id = *clientId, protocol = *protocol](const ApiResponse &response) {
         m_askingApi = false;
         const ConnectVerdict verdict = m_worker->mode().connectVerdict(response);
+        if (!verdict.accept || m_socket->state() != QAbstractSocket::ConnectedState)
+            releaseSlot();
         if (m_socket->state() != QAbstractSocket::ConnectedState) {
             qCDebug(lcHandshake) << "client" << id << "left while the API decided";
             if (verdict.accept)
@@ -147,9 +155,45 @@ void IncomingConnection::startUpgrade(const HttpHead &head)
         QTcpSocket *socket = m_socket;
         m_socket = nullptr;
         socket->disconnect(this);
+        m_holdsSlot = false;  // the worker holds it now
         m_worker->upgrade(socket, id, protocol);
         deleteLater();
     }, Worker::StatusLog::ByCaller);
+}
+
+bool IncomingConnection::admit()
+{
+    using Verdict = ConnectGate::Verdict;
+    const ConnectGate::Decision decision = m_worker->gate().admit(m_socket->peerAddress());
+    if (decision.verdict == Verdict::Admitted) {
+        m_holdsSlot = true;
+        return true;
+    }
+    using Refusal = WorkerCounters::Refusal;
+    const HeaderList retry{{"Retry-After", QByteArray::number(decision.retryAfterS)}};
+    switch (decision.verdict) {
+    case Verdict::MaxConnections:
+        m_worker->counters().countRefusal(Refusal::MaxConnections);
+        refuse(503, "at the connection limit, retry later\n", retry);
+        break;
+    case Verdict::Rate:
+        m_worker->counters().countRefusal(Refusal::Rate);
+        refuse(503, "too many new connections, retry later\n", retry);
+        break;
+    case Verdict::SourceRate:
+        m_worker->counters().countRefusal(Refusal::SourceRate);
+        refuse(503, "too many new connections from this address, retry later\n", retry);
+        break;
+    case Verdict::Admitted:
+        break;
+    }
+    return false;
+}
+
+void IncomingConnection::releaseSlot()
+{
+    if (std::exchange(m_holdsSlot, false))
+        m_worker->gate().release();
 }
 
 void IncomingConnection::refuse(int status, const QByteArray &body, const HeaderList &headers)

@@ -29,6 +29,9 @@ public:
 private:
     void inspect();
     void startUpgrade(const HttpHead &head);
+    // The cap and the connect rate (ConnectGate): true with a slot held, else refused.
+    bool admit();
+    void releaseSlot();
     // refuse() logs (throttled) and rejects a request before the API is asked.
     void refuse(int status, const QByteArray &body = {}, const HeaderList &headers = {});
     void reject(int status, const QByteArray &body = {}, const HeaderList &headers = {});
@@ -40,6 +43,7 @@ private:
     QTimer *m_timer;
     bool m_decided = false;
     bool m_askingApi = false;
+    bool m_holdsSlot = false;  // a ConnectGate slot, until the upgrade or its refusal
 };
 
 } // namespace ws2api

@@ -11,14 +11,17 @@ namespace ws2api {
 
 namespace {
 constexpr int ListenBacklog = 4096;  // the kernel caps it at net.core.somaxconn
-constexpr char Refusal[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+constexpr char Refusal[] = "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 30\r\nContent-Length: 0\r\n"
+                           "Connection: close\r\n\r\n";
 }
 
-Listener::Listener(ListenerRole role, Handoff handoff, int fdCeiling, QObject *parent)
+Listener::Listener(ListenerRole role, Handoff handoff, int fdCeiling, std::atomic<quint64> *refusedCounter,
+                   QObject *parent)
     : QTcpServer(parent)
     , m_role(role)
     , m_handoff(std::move(handoff))
     , m_fdCeiling(fdCeiling)
+    , m_refusedCounter(refusedCounter)
 {
     // Qt's default backlog of 50 turns a burst of connects into SYN retransmits.
     setListenBacklogSize(ListenBacklog);
@@ -48,6 +51,7 @@ void Listener::refuse(qintptr descriptor)
 {
     platform::refuseSocket(descriptor, QByteArrayView(Refusal, sizeof(Refusal) - 1));
     ++m_refused;
+    m_refusedCounter->store(m_refusedCounter->load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
     if (now - m_lastRefusalLogMs >= 1000) {
         m_lastRefusalLogMs = now;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <QTcpServer>
+#include <atomic>
 #include <functional>
 
 #include "Worker.h"
@@ -20,14 +21,20 @@ namespace ws2api {
 // files limit less what the workers' API pools and the daemon itself need) is
 // refused at once; and should accept() still fail with EMFILE, a reserve descriptor
 // is given up to accept and refuse what waits, so the listener never spins on a
-// backlog it cannot take.
+// backlog it cannot take. Each such refusal is counted in `refusedCounter` (written
+// by this thread only).
+//
+// The other limits (--max-connections, --connect-rate) are not applied here but once
+// the request head is read (IncomingConnection), so that their 503 is real HTTP over
+// TLS too and pushes on a shared listener are never counted as clients.
 class Listener : public QTcpServer
 {
     Q_OBJECT
 public:
     using Handoff = std::function<void(qintptr descriptor, ListenerRole role)>;
 
-    Listener(ListenerRole role, Handoff handoff, int fdCeiling, QObject *parent = nullptr);
+    Listener(ListenerRole role, Handoff handoff, int fdCeiling, std::atomic<quint64> *refusedCounter,
+             QObject *parent = nullptr);
     ~Listener() override;
 
 protected:
@@ -40,6 +47,7 @@ private:
     ListenerRole m_role;
     Handoff m_handoff;
     int m_fdCeiling;
+    std::atomic<quint64> *m_refusedCounter;
     platform::ReserveDescriptor m_reserve;
     qint64 m_lastRefusalLogMs = 0;
     quint64 m_refused = 0;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "ConnectGate.h"
+
 namespace ws2api {
 
 namespace {
@@ -12,6 +14,8 @@ constexpr const char *PushOutcomeNames[] = {"delivered", "forbidden", "unauthori
                                             "bad_request", "unknown_client", "queue_full"};
 static_assert(std::size(ApiOutcomeNames) == size_t(WorkerCounters::Api::Count));
 static_assert(std::size(PushOutcomeNames) == size_t(WorkerCounters::Push::Count));
+constexpr const char *RefusalNames[] = {"max_connections", "rate", "source_rate"};
+static_assert(std::size(RefusalNames) == size_t(WorkerCounters::Refusal::Count));
 
 quint64 get(const std::atomic<quint64> &c) { return c.load(std::memory_order_relaxed); }
 
@@ -126,6 +130,13 @@ MetricsTotals Metrics::totals() const
             t.pushes[i] += get(w->pushes[i]);
         t.framesRejected += get(w->framesRejected);
         t.tlsHandshakesFailed += get(w->tlsHandshakesFailed);
+        for (size_t i = 0; i < t.refused.size(); ++i)
+            t.refused[i] += get(w->refused[i]);
+    }
+    t.refusedOpenFiles = get(m_refusedOpenFiles);
+    if (m_gate) {
+        t.connectionSlots = m_gate->held();
+        t.maxConnections = m_gate->maxConnections();
     }
     return t;
 }
@@ -159,6 +170,20 @@ QByteArray Metrics::prometheusText() const
                  "WebSocket upgrades by outcome (accepted by the API, or rejected).");
     appendSample(out, "ws2api_connections_total{outcome=\"accepted\"}", t.connectionsAccepted);
     appendSample(out, "ws2api_connections_total{outcome=\"rejected\"}", t.connectionsRejected);
+    appendMetric(out, "ws2api_connection_slots", "gauge",
+                 "WebSocket clients held plus upgrades in progress (the API deciding, the handshake): "
+                 "what --max-connections caps.");
+    appendSample(out, "ws2api_connection_slots", quint64(std::max<qint64>(0, t.connectionSlots)));
+    appendMetric(out, "ws2api_connections_max", "gauge",
+                 "The cap on ws2api_connection_slots: --max-connections, or what the open files limit allows.");
+    appendSample(out, "ws2api_connections_max", quint64(std::max<qint64>(0, t.maxConnections)));
+    appendMetric(out, "ws2api_connections_refused_total", "counter",
+                 "Connections answered 503 before the API was asked, by reason (the cap, the "
+                 "connect rate in total or per source address, the open files limit at accept).");
+    for (size_t i = 0; i < t.refused.size(); ++i)
+        appendSample(out, QByteArray("ws2api_connections_refused_total{reason=\"") + RefusalNames[i] + "\"}",
+                     t.refused[i]);
+    appendSample(out, "ws2api_connections_refused_total{reason=\"open_files\"}", t.refusedOpenFiles);
     appendMetric(out, "ws2api_messages_in_total", "counter", "Messages received from clients.");
     appendSample(out, "ws2api_messages_in_total", t.messagesIn);
     appendMetric(out, "ws2api_messages_out_total", "counter", "Messages sent to clients.");

@@ -8,6 +8,8 @@
 
 namespace ws2api {
 
+class ConnectGate;
+
 // Upper bounds in microseconds of the latency histograms; a last bucket is +Inf.
 inline constexpr std::array<quint64, 13> LatencyBoundsUs = {
     500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000,
@@ -42,6 +44,8 @@ struct WorkerCounters
     enum class Api { Ok, ErrorStatus, Timeout, Unreachable, Overloaded, BadResponse, Count };
     enum class Push { Delivered, Forbidden, Unauthorized, TooLarge, BadRequest, UnknownClient,
                       QueueFull, Count };
+    // Why an upgrade got 503 before the API was asked (ConnectGate).
+    enum class Refusal { MaxConnections, Rate, SourceRate, Count };
     std::atomic<qint64> connections{0};  // open now
     std::atomic<quint64> connectionsAccepted{0};
     std::atomic<quint64> connectionsRejected{0};
@@ -54,6 +58,7 @@ struct WorkerCounters
     std::array<std::atomic<quint64>, size_t(Push::Count)> pushes{};
     std::atomic<quint64> framesRejected{0};  // ocpp: malformed or unmatched frames
     std::atomic<quint64> tlsHandshakesFailed{0};
+    std::array<std::atomic<quint64>, size_t(Refusal::Count)> refused{};
 
     static void bump(std::atomic<quint64> &counter, quint64 by = 1)
     {
@@ -65,6 +70,7 @@ struct WorkerCounters
     }
     void countApi(Api outcome, quint64 latencyUs, quint64 queuedUs);
     void countPush(Push outcome) { bump(pushes[size_t(outcome)]); }
+    void countRefusal(Refusal reason) { bump(refused[size_t(reason)]); }
     // The outcome a push answered with `status` counts as.
     static Push pushOutcome(int status);
 };
@@ -82,6 +88,10 @@ struct MetricsTotals
     std::array<quint64, size_t(WorkerCounters::Push::Count)> pushes{};
     quint64 framesRejected = 0;
     quint64 tlsHandshakesFailed = 0;
+    std::array<quint64, size_t(WorkerCounters::Refusal::Count)> refused{};
+    quint64 refusedOpenFiles = 0;
+    qint64 connectionSlots = 0;  // held by clients and upgrades in progress
+    qint64 maxConnections = 0;
 
     quint64 apiErrors() const;
     quint64 apiRequests() const;
@@ -93,11 +103,18 @@ class Metrics
 public:
     explicit Metrics(int workers);
     WorkerCounters &worker(int index) { return *m_workers[size_t(index)]; }
+    // Written by the listeners' (main) thread only: connections refused at accept
+    // because the open files limit was near.
+    std::atomic<quint64> &refusedOpenFiles() { return m_refusedOpenFiles; }
+    // Where the slots held and the cap in force are read from.
+    void setConnectGate(const ConnectGate *gate) { m_gate = gate; }
     MetricsTotals totals() const;
     QByteArray prometheusText() const;
 
 private:
     std::vector<std::unique_ptr<WorkerCounters>> m_workers;
+    std::atomic<quint64> m_refusedOpenFiles{0};
+    const ConnectGate *m_gate = nullptr;
 };
 
 } // namespace ws2api

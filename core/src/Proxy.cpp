@@ -9,6 +9,7 @@
 
 #include "ClientIdOrder.h"
 #include "ClientRegistry.h"
+#include "ConnectGate.h"
 #include "DemoApi.h"
 #include "Listener.h"
 #include "Metrics.h"
@@ -52,6 +53,7 @@ public:
     ProxyConfig config;
     std::unique_ptr<Metrics> metrics;
     ClientRegistry registry;
+    ConnectGate gate;
     std::unique_ptr<DemoApi> demo;
     std::vector<std::unique_ptr<QThread, ThreadStopper>> threads;
     QList<Worker *> workers;
@@ -68,6 +70,7 @@ public:
                                      QString *error);
     void handOff(qintptr descriptor, ListenerRole role);
     int fdCeiling() const;
+    void applyConnectLimits();
     void joinWorkers();
 };
 
@@ -94,9 +97,11 @@ bool ProxyPrivate::startWorkers(const Worker::Shared &shared)
 {
     const int count = config.threads > 0 ? config.threads : std::max(1, QThread::idealThreadCount());
     metrics = std::make_unique<Metrics>(count);
+    metrics->setConnectGate(&gate);
     Worker::Shared perWorker = shared;
     perWorker.metrics = metrics.get();
     perWorker.registry = &registry;
+    perWorker.gate = &gate;
     for (int i = 0; i < count; ++i) {
         std::unique_ptr<QThread, ThreadStopper> thread(new QThread);
         thread->setObjectName(QStringLiteral("worker%1").arg(i));
@@ -122,7 +127,7 @@ std::unique_ptr<Listener> ProxyPrivate::listen(ListenerRole role, const QHostAdd
                                                quint16 port, QString *error)
 {
     auto listener = std::make_unique<Listener>(role, [this](qintptr fd, ListenerRole r) { handOff(fd, r); },
-                                               fdCeiling());
+                                               fdCeiling(), &metrics->refusedOpenFiles());
     if (!listener->listen(address, port)) {
         *error = QStringLiteral("cannot listen on %1:%2: %3")
                      .arg(address.toString()).arg(port).arg(listener->errorString());
@@ -141,6 +146,23 @@ int ProxyPrivate::fdCeiling() const
         return std::numeric_limits<int>::max();
     const qint64 reserved = qint64(workers.size()) * config.apiPoolSize + OwnDescriptors;
     return int(std::clamp<qint64>(limit - reserved, 1, std::numeric_limits<int>::max()));
+}
+
+void ProxyPrivate::applyConnectLimits()
+{
+    ConnectGate::Limits limits;
+    // Unset, the cap is what the open files limit leaves room for: a clean 503 with
+    // Retry-After there, before the listener has to refuse at accept.
+    limits.maxConnections = config.maxConnections > 0 ? config.maxConnections : fdCeiling();
+    if (config.maxConnections > fdCeiling()) {
+        qCWarning(lcProxy) << "max-connections" << config.maxConnections << "is above the" << fdCeiling()
+                           << "clients the open files limit leaves room for; beyond those, connections are refused at accept";
+    }
+    limits.rate = config.connectRate;
+    limits.burst = config.connectBurst;
+    limits.ratePerSource = config.connectRatePerSource;
+    limits.burstPerSource = config.connectBurstPerSource;
+    gate.setLimits(limits);
 }
 
 void ProxyPrivate::handOff(qintptr descriptor, ListenerRole role)
@@ -186,6 +208,7 @@ bool Proxy::start(const ProxyConfig &config, QString *error)
     if (!d->resolveApi(&shared, error))
         return false;
     d->startWorkers(shared);
+    d->applyConnectLimits();
     const ListenerRole role = config.hasPushListener ? ListenerRole::WebSockets : ListenerRole::Both;
     d->listener = d->listen(role, config.listenAddress, config.listenPort, error);
     if (d->listener && config.hasPushListener)
@@ -228,6 +251,7 @@ void Proxy::reconfigure(const ProxyConfig &config)
     Q_ASSERT(config.listenPort == d->config.listenPort && config.threads == d->config.threads
              && config.mode == d->config.mode);
     d->config = config;
+    d->applyConnectLimits();
     for (Worker *worker : std::as_const(d->workers))
         QMetaObject::invokeMethod(worker, [worker, config] { worker->reconfigure(config); },
                                   Qt::QueuedConnection);

@@ -14,6 +14,7 @@
 #include "ApiClient.h"
 #include "ClientRegistry.h"
 #include "ClientSession.h"
+#include "ConnectGate.h"
 #include "HostAddress.h"
 #include "transport/AcceptedSocket.h"
 #include "transport/Transport.h"
@@ -215,6 +216,7 @@ void Worker::upgrade(QTcpSocket *socket, const QByteArray &clientId, const QStri
             return;
         const QByteArray clientId = it->clientId;
         m_upgrading.erase(it);
+        gate().release();
         notifyGoneBeforeUpgrade(clientId);
     });
     serverFor(protocol)->handleConnection(socket);
@@ -359,7 +361,8 @@ void Worker::logApiFailure(const QByteArray &method, const QByteArray &target,
 
 void Worker::sessionEnded(ClientSession *session)
 {
-    m_sessions.remove(session->serial());
+    if (m_sessions.remove(session->serial()))
+        gate().release();
     session->deleteLater();
     maybeDrained();
 }

@@ -27,6 +27,7 @@ class AcceptedSocket;
 class ApiClient;
 class ClientRegistry;
 class ClientSession;
+class ConnectGate;
 class Metrics;
 class PushEndpoint;
 namespace transport {
@@ -51,6 +52,7 @@ public:
         quint16 apiPort = 0;
         QByteArray apiBasePath;  // encoded
         ClientRegistry *registry = nullptr;
+        ConnectGate *gate = nullptr;  // --max-connections, --connect-rate: daemon-wide
         Metrics *metrics = nullptr;
     };
 
@@ -89,6 +91,10 @@ public:
     WorkerCounters &counters();
     Metrics &metrics() { return *m_shared.metrics; }
     ClientRegistry &registry() { return *m_shared.registry; }
+    // Whether an upgrade may ask the API. A slot admitted by IncomingConnection passes
+    // to upgrade() with the socket; the worker gives it back when that upgrade fails
+    // or its session ends (every session holds one).
+    ConnectGate &gate() { return *m_shared.gate; }
 
     // Whether a non-2xx answer is logged here, or by a caller that logs what it meant.
     enum class StatusLog { Here, ByCaller };

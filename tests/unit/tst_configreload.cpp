@@ -30,6 +30,7 @@ private Q_SLOTS:
     void plan_data();
     void plan();
     void runtimeValuesAreTaken();
+    void connectLimitsAreTaken();
 };
 
 // A new option that planReload() does not know would be silently ignored on reload.
@@ -62,6 +63,13 @@ void TestConfigReload::plan_data()
         << QStringList{u"push-allow"_s, u"call-queue"_s, u"max-message"_s, u"ping-interval"_s,
                        u"notify-disconnect"_s, u"log-rules"_s}
         << QStringList();
+    QTest::addRow("connection limits")
+        << QStringList{u"--max-connections"_s, u"10"_s}
+        << QStringList{u"--max-connections"_s, u"20"_s, u"--connect-rate"_s, u"50,5"_s}
+        << QStringList{u"max-connections"_s, u"connect-rate"_s} << QStringList();
+    QTest::addRow("per-source rate only changed")
+        << QStringList{u"--connect-rate"_s, u"50,5"_s} << QStringList{u"--connect-rate"_s, u"50"_s}
+        << QStringList{u"connect-rate"_s} << QStringList();
     QTest::addRow("listeners, threads, mode")
         << QStringList{u"--listen"_s, u"127.0.0.1:1"_s, u"--threads"_s, u"1"_s}
         << QStringList{u"--listen"_s, u"127.0.0.1:2"_s, u"--threads"_s, u"2"_s, u"--mode"_s, u"ocpp"_s,
@@ -100,6 +108,16 @@ void TestConfigReload::runtimeValuesAreTaken()
     QCOMPARE(plan.next.config.apiTimeoutMs, 77);
     QCOMPARE(plan.next.logRules, u"x.debug=true"_s);
     QCOMPARE(plan.next.config.listenPort, quint16(1));
+}
+
+void TestConfigReload::connectLimitsAreTaken()
+{
+    const ParsedOptions running = parsed({u"--max-connections"_s, u"10"_s, u"--connect-rate"_s, u"50,5"_s});
+    const ParsedOptions fresh = parsed({u"--max-connections"_s, u"20"_s, u"--connect-rate"_s, u"80"_s});
+    const ws2apid::ReloadPlan plan = ws2apid::planReload(running, fresh);
+    QCOMPARE(plan.next.config.maxConnections, 20);
+    QCOMPARE(plan.next.config.connectRate, 80.0);
+    QCOMPARE(plan.next.config.connectRatePerSource, 0.0);
 }
 
 QTEST_GUILESS_MAIN(TestConfigReload)

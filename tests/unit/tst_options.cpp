@@ -45,6 +45,8 @@ QVariantMap fields(const ParsedOptions &o)
         {u"defaultSubprotocol"_s, c.defaultSubprotocol}, {u"maxMessage"_s, c.maxMessage},
         {u"pingIntervalMs"_s, c.pingIntervalMs}, {u"notifyDisconnect"_s, c.notifyDisconnect},
         {u"forwardHeaders"_s, QVariant::fromValue(c.forwardHeaders)},
+        {u"maxConnections"_s, c.maxConnections}, {u"connectRate"_s, c.connectRate},
+        {u"connectRatePerSource"_s, c.connectRatePerSource},
         {u"cpuProfile"_s, c.cpuProfile}, {u"memProfile"_s, c.memProfile},
         {u"logRules"_s, o.logRules},
     };
@@ -182,6 +184,18 @@ void TestOptions::goodArguments_data()
     QTest::addRow("forward-headers") << QStringList{u"--forward-headers"_s, u"Client-Cert, traceparent"_s}
                                      << QVariantMap{{u"forwardHeaders"_s,
                                                      QVariant::fromValue(QList<QByteArray>{"Client-Cert", "traceparent"})}};
+    QTest::addRow("max-connections") << QStringList{u"--max-connections"_s, u"19000"_s}
+                                     << QVariantMap{{u"maxConnections"_s, qint64(19000)}};
+    QTest::addRow("max-connections max") << QStringList{u"--max-connections"_s, u"100000000"_s}
+                                         << QVariantMap{{u"maxConnections"_s, qint64(100000000)}};
+    QTest::addRow("connect-rate") << QStringList{u"--connect-rate"_s, u"200"_s}
+                                  << QVariantMap{{u"connectRate"_s, 200.0}};
+    QTest::addRow("connect-rate per source") << QStringList{u"--connect-rate"_s, u"200, 5"_s}
+                                             << QVariantMap{{u"connectRate"_s, 200.0}, {u"connectRatePerSource"_s, 5.0}};
+    QTest::addRow("connect-rate equal") << QStringList{u"--connect-rate=1,1"_s}
+                                        << QVariantMap{{u"connectRate"_s, 1.0}, {u"connectRatePerSource"_s, 1.0}};
+    QTest::addRow("connect-rate off") << QStringList{u"--connect-rate"_s, u"5,2"_s, u"--connect-rate"_s, u"off"_s}
+                                      << QVariantMap{};
     QTest::addRow("-cpuprofile=FILE") << QStringList{u"-cpuprofile=/tmp/cpu.prof"_s}
                                       << QVariantMap{{u"cpuProfile"_s, u"/tmp/cpu.prof"_s}};
     QTest::addRow("--cpuprofile FILE") << QStringList{u"--cpuprofile"_s, u"cpu.prof"_s}
@@ -248,6 +262,9 @@ void TestOptions::badArguments_data()
     bad(u"--notify-disconnect"_s, {u"yes"_s, u"ON"_s});
     bad(u"--subprotocols"_s, {u"ocpp1.6,,ocpp2.1"_s, u""_s, u"ocpp1.5"_s, u"ocpp1.6,ocpp1.6"_s});
     bad(u"--admin"_s, {u""_s});
+    bad(u"--max-connections"_s, {u"0"_s, u"-1"_s, u"x"_s, u"1.5"_s, u"100000001"_s, u""_s});
+    bad(u"--connect-rate"_s, {u""_s, u"0"_s, u"on"_s, u"OFF"_s, u"-1"_s, u"1.5"_s, u"1000001"_s, u"5,"_s,
+                              u",5"_s, u"5,0"_s, u"5,6"_s, u"5,2,1"_s, u"5;2"_s});
     bad(u"--forward-headers"_s, {u"Client Cert"_s, u"X:1"_s, u"Content-Length"_s, u"host"_s,
                                  u"authorization"_s, u"X-Forwarded-For"_s, u"a,A"_s, u"t\u00e9"_s});
     bad(u"--admin-group"_s, {u""_s, u" "_s});
@@ -286,7 +303,7 @@ void TestOptions::help()
         QVERIFY(r.output.contains(u"-memprofile=FILE"_s));
     }
     // SPEC's table plus --log-rules, --admin-group, --api-connections
-    QCOMPARE(ws2apid::optionNames().size(), 28);
+    QCOMPARE(ws2apid::optionNames().size(), 30);
 }
 
 void TestOptions::version()
@@ -320,6 +337,8 @@ void TestOptions::configFile()
                     "max-message = 4096\n"
                     "ping-interval = 0\n"
                     "notify-disconnect = off\n"
+                    "max-connections = 5000\n"
+                    "connect-rate = 100, 2\n"
                     "cpuprofile = cpu.prof\n"
                     "memprofile = mem.prof\n"
                     "log-rules = \"ws2api.*.debug=true;ws2api.api.debug=false\"\n");
@@ -338,6 +357,8 @@ void TestOptions::configFile()
                      {u"subprotocols"_s, QStringList{u"ocpp2.0.1"_s, u"ocpp1.6"_s}},
                      {u"defaultSubprotocol"_s, u"ocpp1.6"_s}, {u"maxMessage"_s, qint64(4096)},
                      {u"pingIntervalMs"_s, 0}, {u"notifyDisconnect"_s, false},
+                     {u"maxConnections"_s, qint64(5000)}, {u"connectRate"_s, 100.0},
+                     {u"connectRatePerSource"_s, 2.0},
                      {u"cpuProfile"_s, u"cpu.prof"_s}, {u"memProfile"_s, u"mem.prof"_s},
                      {u"logRules"_s, u"ws2api.*.debug=true;ws2api.api.debug=false"_s}});
     QCOMPARE(fields(r.options), expected);

@@ -67,6 +67,16 @@ struct ProxyConfig
     // SPEC's fixed list (e.g. Client-Cert set by a TLS-terminating balancer).
     QList<QByteArray> forwardHeaders;
 
+    // --max-connections: WebSocket clients held plus upgrades the API is deciding on,
+    // at most; beyond it 503 before the API is asked. 0: as many as the open files
+    // limit leaves room for.
+    qint64 maxConnections = 0;
+    // --connect-rate N[,PER_SOURCE]: upgrades per second that may ask the API, in total
+    // and per source address (an IPv6 /64 counts as one); the excess gets 503 with
+    // Retry-After. 0: no limit.
+    double connectRate = 0;
+    double connectRatePerSource = 0;
+
     QString cpuProfile;
     QString memProfile;
 
@@ -77,6 +87,8 @@ struct ProxyConfig
     int apiPoolSize = 32;               // keep-alive connections per worker
     int apiMaxQueued = 100000;          // per worker, waiting for a pool connection
     int drainTimeoutMs = 10000;         // on stop: in-flight API requests may finish
+    double connectBurst = 0;            // tokens of the connect-rate buckets; 0: one second's
+    double connectBurstPerSource = 0;   // worth (at least 1)
 
     static QList<QPair<QHostAddress, int>> defaultPushAllow()
     {
