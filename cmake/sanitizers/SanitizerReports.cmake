@@ -1,0 +1,20 @@
+# cmake -D DIR=<reports folder> -D ACTION=reset|check -P SanitizerReports.cmake
+# reset: empties the folder the sanitized processes write their reports to.
+# check: prints every report there and fails when there is one.
+if(ACTION STREQUAL "reset")
+    file(REMOVE_RECURSE "${DIR}")
+    file(MAKE_DIRECTORY "${DIR}")
+    return()
+endif()
+file(GLOB reports "${DIR}/*")
+list(SORT reports)
+foreach(report IN LISTS reports)
+    file(READ "${report}" text)
+    get_filename_component(name "${report}" NAME)
+    message("==== ${name} (<test>.<pid>)\n${text}")
+endforeach()
+list(LENGTH reports count)
+if(count GREATER 0)
+    message(FATAL_ERROR "${count} sanitizer report(s) in ${DIR}")
+endif()
+message("no sanitizer reports")
