@@ -4,6 +4,7 @@
 #include <QDateTime>
 #include <algorithm>
 #include <limits>
+#include <utility>
 #include <QLoggingCategory>
 #include <QThread>
 
@@ -15,6 +16,7 @@
 #include "Metrics.h"
 #include "Worker.h"
 #include "platform/Platform.h"
+#include "transport/Transport.h"
 #ifdef WS2API_HAVE_EPOLL
 #include "EpollEventDispatcher.h"
 #endif
@@ -35,9 +37,27 @@ QAbstractEventDispatcher *newEventDispatcher()
 #endif
 }
 
+// A worker's thread: its event loop, then the worker deleted on it and OpenSSL's
+// state for the thread freed there, before wait() can return (see endThread()).
+class WorkerThread : public QThread
+{
+public:
+    ~WorkerThread() override { delete worker; } // only when the thread never ran
+
+    Worker *worker = nullptr;
+
+protected:
+    void run() override
+    {
+        exec();
+        delete std::exchange(worker, nullptr);
+        transport::endThread();
+    }
+};
+
 struct ThreadStopper
 {
-    void operator()(QThread *thread) const
+    void operator()(WorkerThread *thread) const
     {
         thread->quit();
         thread->wait();
@@ -55,7 +75,7 @@ public:
     ClientRegistry registry;
     ConnectGate gate;
     std::unique_ptr<DemoApi> demo;
-    std::vector<std::unique_ptr<QThread, ThreadStopper>> threads;
+    std::vector<std::unique_ptr<WorkerThread, ThreadStopper>> threads;
     QList<Worker *> workers;
     std::unique_ptr<Listener> listener;
     std::unique_ptr<Listener> pushListener;
@@ -103,13 +123,13 @@ bool ProxyPrivate::startWorkers(const Worker::Shared &shared)
     perWorker.registry = &registry;
     perWorker.gate = &gate;
     for (int i = 0; i < count; ++i) {
-        std::unique_ptr<QThread, ThreadStopper> thread(new QThread);
+        std::unique_ptr<WorkerThread, ThreadStopper> thread(new WorkerThread);
         thread->setObjectName(QStringLiteral("worker%1").arg(i));
         if (QAbstractEventDispatcher *dispatcher = newEventDispatcher())
             thread->setEventDispatcher(dispatcher);
         auto *worker = new Worker(i, perWorker);
         worker->moveToThread(thread.get());
-        QObject::connect(thread.get(), &QThread::finished, worker, &QObject::deleteLater);
+        thread->worker = worker;
         thread->start();
         workers.append(worker);
         threads.push_back(std::move(thread));

@@ -3,6 +3,8 @@
 #include "transport/AcceptedSocket.h"
 #include "transport/Tls.h"
 
+#include <openssl/crypto.h>
+
 namespace ws2api::transport {
 
 std::shared_ptr<const TlsServerContext> serverTls(const ProxyConfig &config, ListenerRole role)
@@ -61,6 +63,11 @@ QByteArray clientCertHeader(const QTcpSocket *socket)
 {
     const auto *accepted = qobject_cast<const AcceptedSocket *>(socket);
     return accepted ? accepted->clientCertHeader() : QByteArray();
+}
+
+void endThread()
+{
+    OPENSSL_thread_stop();
 }
 
 } // namespace ws2api::transport

@@ -51,5 +51,11 @@ void releaseWrites(QTcpSocket *socket);
 // as RFC 9440 has it in a header: ":<base64 DER>:"; empty without one.
 QByteArray clientCertHeader(const QTcpSocket *socket);
 
+// Frees what OpenSSL keeps for the calling thread (its random generators). OpenSSL
+// would do it from a thread-exit destructor, but QThread::wait() returns before
+// those run, so a process exiting right after joining the thread could lose it.
+// The last thing a worker thread does.
+void endThread();
+
 } // namespace transport
 } // namespace ws2api
