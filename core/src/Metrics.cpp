@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "ConnectGate.h"
+#include "platform/Platform.h"
 
 namespace ws2api {
 
@@ -207,6 +208,24 @@ QByteArray Metrics::prometheusText() const
     appendMetric(out, "ws2api_tls_handshakes_failed_total", "counter",
                  "TLS handshakes on the listeners that failed (protocol, cipher, certificate).");
     appendSample(out, "ws2api_tls_handshakes_failed_total", t.tlsHandshakesFailed);
+    // The usual process metrics, as Prometheus's client libraries name them.
+    const platform::ProcessVitals vitals = platform::processVitals();
+    if (vitals.openFiles >= 0) {
+        appendMetric(out, "process_open_fds", "gauge", "Open file descriptors (handles on Windows).");
+        appendSample(out, "process_open_fds", quint64(vitals.openFiles));
+    }
+    if (const qint64 limit = platform::openFileLimit(); limit >= 0) {
+        appendMetric(out, "process_max_fds", "gauge", "The open files limit.");
+        appendSample(out, "process_max_fds", quint64(limit));
+    }
+    if (vitals.residentBytes >= 0) {
+        appendMetric(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+        appendSample(out, "process_resident_memory_bytes", quint64(vitals.residentBytes));
+    }
+    if (vitals.cpuSeconds >= 0) {
+        appendMetric(out, "process_cpu_seconds_total", "counter", "User and system CPU time spent, in seconds.");
+        out += "process_cpu_seconds_total " + QByteArray::number(vitals.cpuSeconds, 'f', 3) + '\n';
+    }
     return out;
 }
 

@@ -2,6 +2,7 @@
 // /healthz, a separate push port, routing across workers, full send queues.
 #include <QSignalSpy>
 #include <QTest>
+#include <vector>
 #include <QWebSocket>
 
 #include "HttpProbe.h"
@@ -242,6 +243,38 @@ private Q_SLOTS:
                                  "ws2api_connections_total{outcome=\"accepted\"} 1\n"}) {
             QVERIFY2(text.contains(line), line);
         }
+    }
+
+    // The process_* metrics of Prometheus's client libraries: what an operator (and
+    // the hostile-input suites) watch for leaks.
+    void metricsShowTheProcess()
+    {
+        TestProxy t;
+        QVERIFY(t.start());
+        const auto sample = [&t](const QByteArray &name) {
+            HttpProbe metrics(t.pushPort(), HttpProbe::request("GET", "/metrics"));
+            if (!QTest::qWaitFor([&] { return metrics.finished(); }, 10000))
+                return -1.0;
+            const QByteArray text = metrics.body();
+            const qsizetype at = text.indexOf("\n" + name + ' ');
+            if (at < 0)
+                return -1.0;
+            const qsizetype end = text.indexOf('\n', at + 1);
+            return text.mid(at + name.size() + 2, end - at - name.size() - 2).toDouble();
+        };
+        const double before = sample("process_open_fds");
+        QVERIFY(before > 0);
+        std::vector<std::unique_ptr<QWebSocket>> clients;
+        for (int i = 0; i < 3; ++i) {
+            clients.push_back(t.connectClient(QStringLiteral("/fd%1").arg(i)));
+            QVERIFY(clients.back());
+        }
+        // Three more descriptors in the daemon, three for the clients in this process
+        // (and perhaps more pooled API connections).
+        QVERIFY(sample("process_open_fds") >= before + 6);
+        QVERIFY(sample("process_max_fds") >= sample("process_open_fds"));
+        QVERIFY(sample("process_resident_memory_bytes") > 1024 * 1024);
+        QVERIFY(sample("process_cpu_seconds_total") > 0);
     }
 
     void separatePushListener()

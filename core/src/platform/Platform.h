@@ -19,6 +19,16 @@ bool raiseOpenFileLimit(qint64 *before, qint64 *after, QString *error);
 // The soft open-files limit now; -1 when there is none to respect.
 qint64 openFileLimit();
 
+// What /metrics says of the process itself (Prometheus's process_* names); -1 for
+// what the system cannot say.
+struct ProcessVitals
+{
+    qint64 openFiles = -1;     // descriptors (handles on Windows) open now
+    qint64 residentBytes = -1;
+    double cpuSeconds = -1;    // user + system
+};
+ProcessVitals processVitals();
+
 // A descriptor held back for the moment accept() fails for lack of descriptors:
 // released, it lets the listener accept and refuse what waits, then it is taken
 // again. Does nothing where descriptors are not a per-process limit.

@@ -4,6 +4,7 @@
 #include <QHostAddress>
 
 #include <cerrno>
+#include <dirent.h>
 #include <cstring>
 #include <fcntl.h>
 #include <grp.h>
@@ -12,6 +13,7 @@
 #include <pwd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -71,6 +73,35 @@ qint64 openFileLimit()
     if (::getrlimit(RLIMIT_NOFILE, &limit) != 0)
         return -1;
     return limitValue(limit.rlim_cur);
+}
+
+ProcessVitals processVitals()
+{
+    ProcessVitals vitals;
+    // Linux lists the open descriptors under /proc/self/fd (one more, the listing's own).
+    if (DIR *dir = ::opendir("/proc/self/fd")) {
+        qint64 entries = 0;
+        while (const dirent *entry = ::readdir(dir)) {
+            if (entry->d_name[0] != '.')
+                ++entries;
+        }
+        ::closedir(dir);
+        vitals.openFiles = entries - 1;
+    }
+    QFile statm(QStringLiteral("/proc/self/statm"));
+    if (statm.open(QIODevice::ReadOnly)) {
+        const QList<QByteArray> fields = statm.readLine().split(' ');
+        bool ok = false;
+        const qint64 pages = fields.size() > 1 ? fields.at(1).toLongLong(&ok) : 0;
+        if (ok)
+            vitals.residentBytes = pages * ::sysconf(_SC_PAGESIZE);
+    }
+    rusage usage = {};
+    if (::getrusage(RUSAGE_SELF, &usage) == 0) {
+        vitals.cpuSeconds = double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+            + double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+    }
+    return vitals;
 }
 
 ReserveDescriptor::ReserveDescriptor()

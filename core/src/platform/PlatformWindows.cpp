@@ -4,6 +4,7 @@
 
 #include <winsock2.h>
 #include <ws2tcpip.h>
+#include <psapi.h>
 
 #include <climits>
 
@@ -21,6 +22,24 @@ bool raiseOpenFileLimit(qint64 *before, qint64 *after, QString *)
 qint64 openFileLimit()
 {
     return -1;
+}
+
+ProcessVitals processVitals()
+{
+    ProcessVitals vitals;
+    const HANDLE self = ::GetCurrentProcess();
+    DWORD handles = 0;
+    if (::GetProcessHandleCount(self, &handles))
+        vitals.openFiles = qint64(handles);
+    PROCESS_MEMORY_COUNTERS memory = {};
+    if (::K32GetProcessMemoryInfo(self, &memory, sizeof memory))
+        vitals.residentBytes = qint64(memory.WorkingSetSize);
+    FILETIME created, exited, kernel, user;
+    if (::GetProcessTimes(self, &created, &exited, &kernel, &user)) {
+        const auto ticks = [](const FILETIME &t) { return (quint64(t.dwHighDateTime) << 32) | t.dwLowDateTime; };
+        vitals.cpuSeconds = double(ticks(kernel) + ticks(user)) / 1e7;  // 100 ns ticks
+    }
+    return vitals;
 }
 
 ReserveDescriptor::ReserveDescriptor() = default;
