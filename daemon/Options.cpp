@@ -395,7 +395,7 @@ const OptionSpec Specs[] = {
     {"push-listen"_L1, "ADDR:PORT"_L1, "Separate listener for pushes, /metrics and /healthz "
      "(default: the --listen one)."_L1, setPushListen},
     {"push-token"_L1, "TOKEN"_L1, "Pushes and /metrics need Authorization: Bearer TOKEN "
-     "(default: none)."_L1, setPushToken},
+     "(scheme in any case; default: none)."_L1, setPushToken},
     {"push-allow"_L1, "CIDR,..."_L1, "Sources allowed to push and read /metrics; replaces the "
      "default loopback and private ranges."_L1, setPushAllow},
     {"threads"_L1, "N"_L1, "Worker event loops, 1..1024 (default: the number of cores)."_L1,
