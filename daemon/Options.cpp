@@ -205,6 +205,15 @@ bool setApiTimeout(const QString &value, ParsedOptions *out, QString *why)
     return true;
 }
 
+bool setHandshakeTimeout(const QString &value, ParsedOptions *out, QString *why)
+{
+    qint64 ms = 0;
+    if (!parseNumber(value, 100, INT_MAX, u"milliseconds"_s, &ms, why))
+        return false;
+    out->config.handshakeTimeoutMs = int(ms);
+    return true;
+}
+
 bool setApiConnections(const QString &value, ParsedOptions *out, QString *why)
 {
     qint64 n = 0;
@@ -405,6 +414,9 @@ const OptionSpec Specs[] = {
     {"admin-group"_L1, "GROUP"_L1, "Members of GROUP may use the admin socket too "
      "(default: its owner only)."_L1, setAdminGroup},
     {"api-timeout"_L1, "MS"_L1, "Timeout per API request (default 10000)."_L1, setApiTimeout},
+    {"handshake-timeout"_L1, "MS"_L1, "A request head, a push's body and a WebSocket "
+     "handshake must arrive whole within this; a closing connection lingers this long for "
+     "the peer's close, 100.. (default 10000)."_L1, setHandshakeTimeout},
     {"api-connections"_L1, "N"_L1, "Keep-alive connections to the API per worker thread, "
      "1..1024; more requests wait for one (default 32)."_L1, setApiConnections},
     {"call-timeout"_L1, "S"_L1, "ocpp: how long a CALL pushed to a client waits for its "

@@ -40,6 +40,7 @@ QVariantMap fields(const ParsedOptions &o)
         {u"threads"_s, c.threads}, {u"adminName"_s, c.adminName},
         {u"adminGroup"_s, c.adminGroup},
         {u"apiTimeoutMs"_s, c.apiTimeoutMs}, {u"apiPoolSize"_s, c.apiPoolSize},
+        {u"handshakeTimeoutMs"_s, c.handshakeTimeoutMs},
         {u"callTimeoutMs"_s, c.callTimeoutMs},
         {u"callQueue"_s, c.callQueue}, {u"subprotocols"_s, c.subprotocols},
         {u"defaultSubprotocol"_s, c.defaultSubprotocol}, {u"maxMessage"_s, c.maxMessage},
@@ -162,6 +163,8 @@ void TestOptions::goodArguments_data()
                                  << QVariantMap{{u"adminGroup"_s, u"ws2api"_s}};
     QTest::addRow("api-timeout") << QStringList{u"--api-timeout"_s, u"250"_s}
                                  << QVariantMap{{u"apiTimeoutMs"_s, 250}};
+    QTest::addRow("handshake-timeout") << QStringList{u"--handshake-timeout"_s, u"500"_s}
+                                       << QVariantMap{{u"handshakeTimeoutMs"_s, 500}};
     QTest::addRow("api-connections") << QStringList{u"--api-connections"_s, u"4"_s}
                                      << QVariantMap{{u"apiPoolSize"_s, 4}};
     QTest::addRow("call-timeout") << QStringList{u"--call-timeout"_s, u"5"_s}
@@ -253,6 +256,7 @@ void TestOptions::badArguments_data()
     bad(u"--threads"_s, {u"0"_s, u"1025"_s, u"-1"_s, u"x"_s, u"1.5"_s});
     bad(u"--api-timeout"_s, {u"0"_s, u"-5"_s, u"x"_s, u"2147483648"_s});
     bad(u"--call-timeout"_s, {u"0"_s, u"-1"_s, u"2147484"_s});
+    bad(u"--handshake-timeout"_s, {u"99"_s, u"0"_s, u"x"_s, u"2147483648"_s});
     bad(u"--call-queue"_s, {u"-1"_s, u"x"_s});
     bad(u"--api-connections"_s, {u"0"_s, u"1025"_s, u"x"_s});
     bad(u"--ping-interval"_s, {u"-1"_s, u"x"_s, u"2147484"_s});
@@ -302,8 +306,8 @@ void TestOptions::help()
         QVERIFY(r.output.contains(u"-cpuprofile=FILE"_s));
         QVERIFY(r.output.contains(u"-memprofile=FILE"_s));
     }
-    // SPEC's table plus --log-rules, --admin-group, --api-connections
-    QCOMPARE(ws2apid::optionNames().size(), 30);
+    // SPEC's table plus --log-rules, --admin-group, --api-connections, --handshake-timeout
+    QCOMPARE(ws2apid::optionNames().size(), 31);
 }
 
 void TestOptions::version()
