@@ -67,6 +67,23 @@ void IncomingConnection::inspect()
     if (m_decided)
         return;
     const QByteArray data = transport::peekPending(m_socket, MaxHeadBytes + 1);
+    const QByteArrayView arrived = QByteArrayView(data).sliced(std::min(m_scanned, data.size()));
+    m_scanned = data.size();
+    switch (m_lineLimits.feed(arrived)) {
+    case HttpHead::LineLimits::Verdict::Within:
+        break;
+    case HttpHead::LineLimits::Verdict::RequestLineTooLong:
+        // 414 rather than 431: the target is what the client has to shorten (no
+        // ClientId is that long), as nginx and Apache answer it.
+        return refuse(414, "request line too long\n");
+    case HttpHead::LineLimits::Verdict::FieldsTooLarge:
+        return refuse(431, "request head too large\n");
+    }
+    // A head can only end, or be found invalid, where a line ends (or at once, for
+    // bytes that are no HTTP at all): a client sending its head a byte at a time
+    // costs one parse per line, not one per byte.
+    if (data.size() != arrived.size() && !arrived.contains('\n') && data.size() <= MaxHeadBytes)
+        return;
     HttpHead head;
     qsizetype headLength = 0;
     switch (HttpHead::parse(data, &head, &headLength, MaxHeadBytes)) {

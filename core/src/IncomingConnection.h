@@ -41,6 +41,8 @@ private:
     QTcpSocket *m_socket;
     ListenerRole m_role;
     QTimer *m_timer;
+    HttpHead::LineLimits m_lineLimits;  // over the bytes peeked so far
+    qsizetype m_scanned = 0;            // how many of them it has seen
     bool m_decided = false;
     bool m_askingApi = false;
     bool m_holdsSlot = false;  // a ConnectGate slot, until the upgrade or its refusal

@@ -61,13 +61,16 @@ void PushEndpoint::reconfigure()
 
 void PushEndpoint::adopt(QTcpSocket *socket)
 {
-    new HttpServerConnection(
+    auto *connection = new HttpServerConnection(
         socket, m_worker->config().maxMessage,
         [this](HttpServerConnection *c, const HttpRequest &r) { onRequest(c, r); },
         [this](HttpServerConnection *c, HttpRequestReader::Error e, const HttpHead &h) {
             onError(c, e, h);
         },
         this);
+    // A push's head and body arrive within what an upgrade's head must: a sender
+    // trickling its body holds a descriptor no longer than a slow WebSocket client.
+    connection->setRequestTimeout(m_worker->config().handshakeTimeoutMs);
 }
 
 void PushEndpoint::closeAll()
@@ -104,6 +107,8 @@ void PushEndpoint::onError(HttpServerConnection *connection, HttpRequestReader::
     switch (error) {
     case HttpRequestReader::Error::HeadTooLarge:
         return answer(connection, 431, "request head too large\n", true);
+    case HttpRequestReader::Error::RequestLineTooLong:
+        return answer(connection, 414, "request line too long\n", true);
     case HttpRequestReader::Error::Malformed:
     case HttpRequestReader::Error::None:
         return answer(connection, 400, "malformed request\n", true);

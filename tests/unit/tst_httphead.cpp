@@ -2,6 +2,8 @@
 // byte boundary and byte by byte, and must give the same result.
 #include <QTest>
 
+#include <algorithm>
+
 #include "HttpHead.h"
 #include "HttpRequestReader.h"
 
@@ -27,6 +29,7 @@ QByteArray errorName(Error error)
     switch (error) {
     case Error::None: return "None";
     case Error::HeadTooLarge: return "HeadTooLarge";
+    case Error::RequestLineTooLong: return "RequestLineTooLong";
     case Error::BodyTooLarge: return "BodyTooLarge";
     case Error::Malformed: return "Malformed";
     }
@@ -85,11 +88,28 @@ HeadResult parseEveryPrefix(const QByteArray &input, qsizetype maxHead)
     return whole;
 }
 
+// Padded with lines of at most 4 KiB, within HttpHead's line limit at any size.
 QByteArray headOfSize(qsizetype size)
 {
-    const QByteArray start = "GET /ocpp/CP1 HTTP/1.1\r\nX-Pad: ";
-    const QByteArray end = "\r\n\r\n";
-    return start + QByteArray(size - start.size() - end.size(), 'a') + end;
+    QByteArray head = "GET /ocpp/CP1 HTTP/1.1\r\n";
+    qsizetype remaining = size - head.size() - 2;
+    while (remaining > 0) {
+        qsizetype line = std::min<qsizetype>(remaining, 4096);
+        if (remaining - line > 0 && remaining - line < 10)
+            line -= 10;  // the last line needs room for "X-Pad: a\r\n"
+        head += "X-Pad: " + QByteArray(line - 9, 'a') + "\r\n";
+        remaining -= line;
+    }
+    return head + "\r\n";
+}
+
+// A head with `fields` header fields, the last padded so its line (with CRLF) is `lastLine` bytes.
+QByteArray headWithFields(int fields, qsizetype lastLine = 8)
+{
+    QByteArray head = "GET /ocpp/CP1 HTTP/1.1\r\n";
+    for (int i = 1; i < fields; ++i)
+        head += "X-" + QByteArray::number(i) + ": v\r\n";
+    return head + "X: " + QByteArray(lastLine - 5, 'v') + "\r\n\r\n";
 }
 
 const QByteArray upgradeRequest =
@@ -212,10 +232,14 @@ void TestHttpHead::parse_data()
         "GET / path=/ query= HTTP/1.1 ka=1 ws=0 cl=-1 te=0 [X-Empty: ]");
 
     const QByteArray atLimit = headOfSize(16 * 1024);
+    QByteArray padding;
+    for (const QByteArray &line : atLimit.split('\n')) {
+        if (line.startsWith("X-Pad: "))
+            padding += " [" + line.chopped(1) + ']';  // without its CR
+    }
     QTest::addRow("head of exactly 16 KiB") << atLimit << QByteArray("Complete")
         << int(atLimit.size())
-        << QByteArray("GET /ocpp/CP1 path=/ocpp/CP1 query= HTTP/1.1 ka=1 ws=0 cl=-1 te=0 [X-Pad: "
-                      + QByteArray(atLimit.size() - 35, 'a') + ']');
+        << QByteArray("GET /ocpp/CP1 path=/ocpp/CP1 query= HTTP/1.1 ka=1 ws=0 cl=-1 te=0" + padding);
 
     const auto bad = [](const char *name, const QByteArray &input, const char *status) {
         QTest::addRow("%s", name) << input << QByteArray(status) << -1 << QByteArray();
@@ -454,6 +478,23 @@ void TestHttpHead::readerHeadLimit_data()
                                          << QByteArrayList{"error=HeadTooLarge"};
     QTest::addRow("only empty lines, over 64") << QByteArray(64, '\n') << 64
                                                << QByteArrayList{"error=HeadTooLarge"};
+
+    // QWebSocketServer's limits (HttpHead::LineLimits), on the push listener too.
+    const QByteArray line8k = "GET /" + QByteArray(8 * 1024 - 16, 'a') + " HTTP/1.1\r\n";
+    QTest::addRow("request line of 8 KiB") << QByteArray(line8k + "\r\n") << 16 * 1024
+                                           << QByteArrayList{"GET " + line8k.sliced(4).chopped(11) + " ka=1 body=", ok};
+    QTest::addRow("request line over 8 KiB")
+        << QByteArray("GET /a" + line8k.sliced(5) + "\r\n") << 16 * 1024
+        << QByteArrayList{"error=RequestLineTooLong"};
+    QTest::addRow("request line over 8 KiB, no end yet") << QByteArray("GET /" + QByteArray(9000, 'a')) << 16 * 1024
+                                                         << QByteArrayList{"error=RequestLineTooLong"};
+    QTest::addRow("100 fields") << headWithFields(100) << 16 * 1024
+                                << QByteArrayList{"GET /ocpp/CP1 ka=1 body=", ok};
+    QTest::addRow("101 fields") << headWithFields(101) << 16 * 1024 << QByteArrayList{"error=HeadTooLarge"};
+    QTest::addRow("field line of 8 KiB") << headWithFields(2, 8 * 1024) << 16 * 1024
+                                         << QByteArrayList{"GET /ocpp/CP1 ka=1 body=", ok};
+    QTest::addRow("field line over 8 KiB") << headWithFields(2, 8 * 1024 + 1) << 16 * 1024
+                                           << QByteArrayList{"error=HeadTooLarge"};
 }
 
 void TestHttpHead::readerHeadLimit()

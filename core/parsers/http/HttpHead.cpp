@@ -139,6 +139,26 @@ bool HttpHead::fromParser(const HttpMessageParser &parser, QByteArrayView bytes,
     return true;
 }
 
+HttpHead::LineLimits::Verdict HttpHead::LineLimits::feed(QByteArrayView bytes)
+{
+    for (qsizetype i = 0; i < bytes.size() && !m_ended && m_verdict == Verdict::Within; ++i) {
+        ++m_lineBytes;
+        if (bytes[i] != '\n') {
+            m_crLast = bytes[i] == '\r';
+            if (m_lineBytes >= MaxLineBytes)  // no room left for its line end
+                m_verdict = m_lines == 0 ? Verdict::RequestLineTooLong : Verdict::FieldsTooLarge;
+            continue;
+        }
+        const bool blank = m_lineBytes == 1 || (m_lineBytes == 2 && m_crLast);
+        m_ended = blank && m_lines > 0;
+        ++m_lines;
+        m_lineBytes = 0;
+        if (!m_ended && m_lines - 1 > MaxFields)  // the request line is no field
+            m_verdict = Verdict::FieldsTooLarge;
+    }
+    return m_verdict;
+}
+
 // Stateless: callers keep the bytes and call again when more arrive. Only the first
 // maxHeadBytes are looked at, so a caller re-parsing a growing buffer does bounded work.
 HttpHead::Status HttpHead::parse(QByteArrayView data, HttpHead *head, qsizetype *headLength,

@@ -24,9 +24,10 @@ struct HttpRequestReader::State
         startHead();
     }
 
-    void feed(QByteArrayView data);
+    qsizetype feed(QByteArrayView data, bool untilRequest);
     qsizetype feedHead(QByteArrayView data);
     qsizetype feedBody(QByteArrayView data);
+    bool withinLineLimits(QByteArrayView headPart);
     void startHead();
     void finishHead();
     void fail(Error e);
@@ -37,6 +38,7 @@ struct HttpRequestReader::State
     Phase phase = Phase::Head;
     QByteArray headBytes;
     qsizetype skippedLines = 0;  // empty lines before the head, counted against maxHead
+    HttpHead::LineLimits lineLimits;
     HttpHead currentHead;
     std::deque<HttpRequest> ready;
     Error error = Error::None;  // reported once the requests before it are taken
@@ -57,6 +59,7 @@ void HttpRequestReader::State::startHead()
     parser.reset();
     headBytes.clear();
     skippedLines = 0;
+    lineLimits = HttpHead::LineLimits();
     currentHead = HttpHead();
     phase = Phase::Head;
 }
@@ -69,10 +72,11 @@ void HttpRequestReader::State::fail(Error e)
     currentHead = HttpHead();
 }
 
-void HttpRequestReader::State::feed(QByteArrayView data)
+qsizetype HttpRequestReader::State::feed(QByteArrayView data, bool untilRequest)
 {
     qsizetype pos = 0;
-    while (pos < data.size() && (phase == Phase::Head || phase == Phase::Body)) {
+    while (pos < data.size() && (phase == Phase::Head || phase == Phase::Body)
+           && !(untilRequest && !ready.empty())) {
         const Phase before = phase;
         const qsizetype step = phase == Phase::Head ? feedHead(data.sliced(pos))
                                                     : feedBody(data.sliced(pos));
@@ -80,6 +84,7 @@ void HttpRequestReader::State::feed(QByteArrayView data)
         Q_UNUSED(before);
         pos += step;
     }
+    return pos;
 }
 
 qsizetype HttpRequestReader::State::feedHead(QByteArrayView data)
@@ -104,10 +109,18 @@ qsizetype HttpRequestReader::State::feedHead(QByteArrayView data)
     if (status == HttpMessageParser::Status::HeadComplete) {
         // Paused on the head's last byte: it belongs to the head, and the parser
         // still has to read it to decide whether a body follows.
-        headBytes.append(chunk.first(consumed + 1));
+        const QByteArrayView head = chunk.first(consumed + 1);
+        if (!withinLineLimits(head))
+            return data.size();
+        headBytes.append(head);
         finishHead();
         return pos + consumed;
     }
+    // Up to where http_parser stopped (all of it unless it refused a byte): a line
+    // over the limits before that is refused as such (414, 431), so that whichever
+    // comes first in the bytes decides, however they were split.
+    if (!withinLineLimits(chunk.first(consumed)))
+        return data.size();
     if (status != HttpMessageParser::Status::Incomplete) {
         fail(parser.error() == HPE_HEADER_OVERFLOW ? Error::HeadTooLarge : Error::Malformed);
         return data.size();
@@ -118,6 +131,21 @@ qsizetype HttpRequestReader::State::feedHead(QByteArrayView data)
     if (skippedLines + headBytes.size() >= maxHead)
         fail(Error::HeadTooLarge);
     return pos + chunk.size();
+}
+
+bool HttpRequestReader::State::withinLineLimits(QByteArrayView headPart)
+{
+    switch (lineLimits.feed(headPart)) {
+    case HttpHead::LineLimits::Verdict::Within:
+        return true;
+    case HttpHead::LineLimits::Verdict::RequestLineTooLong:
+        fail(Error::RequestLineTooLong);
+        return false;
+    case HttpHead::LineLimits::Verdict::FieldsTooLarge:
+        fail(Error::HeadTooLarge);
+        return false;
+    }
+    return true;
 }
 
 // HttpHead::fromParser makes the checks HttpHead::parse() makes, so that the push
@@ -177,7 +205,28 @@ HttpRequestReader::~HttpRequestReader() = default;
 
 void HttpRequestReader::feed(QByteArrayView data)
 {
-    d->feed(data);
+    d->feed(data, false);
+}
+
+qsizetype HttpRequestReader::feedSome(QByteArrayView data)
+{
+    return d->feed(data, true);
+}
+
+bool HttpRequestReader::hasRequest() const
+{
+    return !d->ready.empty();
+}
+
+bool HttpRequestReader::inRequest() const
+{
+    return d->phase == State::Phase::Body
+        || (d->phase == State::Phase::Head && (!d->headBytes.isEmpty() || d->skippedLines > 0));
+}
+
+bool HttpRequestReader::wantsMore() const
+{
+    return d->phase == State::Phase::Head || d->phase == State::Phase::Body;
 }
 
 bool HttpRequestReader::next(HttpRequest *request)

@@ -22,7 +22,8 @@ class HttpRequestReader
 public:
     enum class Error {
         None,
-        HeadTooLarge,   // answer 431 and close
+        HeadTooLarge,   // answer 431 and close (over maxHead, a line or the fields over HttpHead's limits)
+        RequestLineTooLong,  // answer 414 and close (HttpHead::MaxLineBytes)
         BodyTooLarge,   // answer 413 and close (known from Content-Length or while de-chunking)
         Malformed,      // answer 400 and close
     };
@@ -31,6 +32,17 @@ public:
     ~HttpRequestReader();
 
     void feed(QByteArrayView data);
+    // As feed(), but stops once a complete request waits to be taken (next()): how many
+    // bytes of `data` it took; the rest must be given again. So a peer that pipelines
+    // without end costs one parsed request at a time, not as many as it sends.
+    qsizetype feedSome(QByteArrayView data);
+    // Whether a complete request waits to be taken.
+    bool hasRequest() const;
+    // Whether bytes of a request not complete yet were taken (for a deadline on it).
+    bool inRequest() const;
+    // Whether more bytes would be read at all: not after an error, nor after a
+    // request that ends the connection.
+    bool wantsMore() const;
 
     // Takes the next complete request, if any. Once error() != None no more requests
     // come out. A request whose head is complete but whose body is over maxBody is
