@@ -1,0 +1,260 @@
+#include "ws/ClientFrameChecker.h"
+
+#include <algorithm>
+
+namespace ws2api {
+
+namespace {
+
+constexpr quint8 OpContinuation = 0x0;
+constexpr quint8 OpText = 0x1;
+constexpr quint8 OpBinary = 0x2;
+constexpr quint8 OpClose = 0x8;
+constexpr quint8 MaxControlPayload = 125;
+
+constexpr quint16 ProtocolError = 1002;
+constexpr quint16 NotUtf8 = 1007;
+constexpr quint16 TooBig = 1009;
+
+bool isKnownOpcode(quint8 opcode)
+{
+    return opcode <= OpBinary || (opcode >= OpClose && opcode <= 0xa);
+}
+
+bool isControl(quint8 opcode)
+{
+    return (opcode & 0x8) != 0;
+}
+
+// The codes a close frame may carry (RFC 6455 7.4; 1012-1014 as IANA registered
+// them since): never 1004-1006 or 1015, nothing unassigned below 3000.
+bool maySend(quint16 code)
+{
+    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014)
+        || (code >= 3000 && code <= 4999);
+}
+
+quint64 bigEndian(const quint8 *bytes, int count)
+{
+    quint64 value = 0;
+    for (int i = 0; i < count; ++i)
+        value = value << 8 | bytes[i];
+    return value;
+}
+
+} // namespace
+
+bool ClientFrameChecker::Utf8::take(quint8 byte)
+{
+    if (needed > 0) {
+        if (byte < low || byte > high)
+            return false;
+        --needed;
+        low = 0x80;
+        high = 0xbf;
+        return true;
+    }
+    if (byte < 0x80)
+        return true;
+    // The first byte: how many follow, and where overlong forms, surrogates and code
+    // points over U+10FFFF would start (RFC 3629 section 4).
+    if (byte >= 0xc2 && byte <= 0xdf)
+        needed = 1;
+    else if (byte >= 0xe0 && byte <= 0xef)
+        needed = 2;
+    else if (byte >= 0xf0 && byte <= 0xf4)
+        needed = 3;
+    else
+        return false;
+    if (byte == 0xe0)
+        low = 0xa0;
+    else if (byte == 0xed)
+        high = 0x9f;
+    else if (byte == 0xf0)
+        low = 0x90;
+    else if (byte == 0xf4)
+        high = 0x8f;
+    return true;
+}
+
+ClientFrameChecker::ClientFrameChecker(quint64 maxMessage)
+    : m_maxMessage(maxMessage)
+{
+}
+
+ClientFrameChecker::Status ClientFrameChecker::feed(QByteArrayView bytes)
+{
+    while (!bytes.isEmpty()) {
+        if (m_status != Status::Ok) {
+            m_fed += quint64(bytes.size());
+            if (m_status == Status::Closed)
+                m_vouched = m_fed;
+            break;
+        }
+        const qsizetype taken = m_inPayload ? takePayload(bytes) : takeHeader(bytes);
+        m_fed += quint64(taken);
+        bytes = bytes.sliced(taken);
+    }
+    return m_status;
+}
+
+qsizetype ClientFrameChecker::takeHeader(QByteArrayView bytes)
+{
+    qsizetype taken = 0;
+    while (taken < bytes.size()) {
+        m_header[m_headerSize++] = quint8(bytes[taken++]);
+        if (m_headerSize < 2)
+            continue;
+        const quint8 length7 = m_header[1] & 0x7f;
+        const int whole = 2 + (length7 == 126 ? 2 : length7 == 127 ? 8 : 0) + 4;
+        if (m_headerSize == 2) {
+            m_fin = (m_header[0] & 0x80) != 0;
+            m_opcode = m_header[0] & 0x0f;
+            if ((m_header[0] & 0x70) != 0)
+                fail(ProtocolError, "reserved bits set without an extension");
+            else if (!isKnownOpcode(m_opcode))
+                fail(ProtocolError, "reserved opcode");
+            else if ((m_header[1] & 0x80) == 0)
+                fail(ProtocolError, "unmasked frame from a client");
+            else if (isControl(m_opcode) && !m_fin)
+                fail(ProtocolError, "fragmented control frame");
+            else if (isControl(m_opcode) && length7 > MaxControlPayload)
+                fail(ProtocolError, "control frame over 125 bytes");
+            else if (m_opcode == OpContinuation && !m_inMessage)
+                fail(ProtocolError, "continuation frame without a message");
+            else if ((m_opcode == OpText || m_opcode == OpBinary) && m_inMessage)
+                fail(ProtocolError, "new message inside a fragmented one");
+            else if (m_opcode == OpClose && length7 == 1)
+                fail(ProtocolError, "close frame with a one-byte payload");
+            if (m_status != Status::Ok)
+                return taken;
+        }
+        if (m_headerSize == whole) {
+            if (startFrame())
+                m_vouched = m_fed + quint64(taken);
+            return taken;
+        }
+    }
+    return taken;
+}
+
+// The header is whole and its first two bytes sound: the length and the message.
+bool ClientFrameChecker::startFrame()
+{
+    const quint8 length7 = m_header[1] & 0x7f;
+    const quint8 *mask = m_header + 2;
+    m_length = length7;
+    if (length7 == 126) {
+        m_length = bigEndian(m_header + 2, 2);
+        mask += 2;
+        if (m_length < 126)
+            fail(ProtocolError, "payload length not in the fewest bytes");
+    } else if (length7 == 127) {
+        m_length = bigEndian(m_header + 2, 8);
+        mask += 8;
+        if (m_length >> 63)
+            fail(ProtocolError, "payload length with its top bit set");
+        else if (m_length <= 0xffff)
+            fail(ProtocolError, "payload length not in the fewest bytes");
+    }
+    if (m_status != Status::Ok)
+        return false;
+    if (!isControl(m_opcode)) {
+        if (m_opcode != OpContinuation) {
+            m_inMessage = true;
+            m_textMessage = m_opcode == OpText;
+            m_messageSize = 0;
+            m_text = {};
+        }
+        if (m_length > m_maxMessage - m_messageSize)
+            fail(TooBig, "message too big");
+        else if (m_textMessage && m_fin && m_length == 0 && !m_text.complete())
+            fail(NotUtf8, "text message not UTF-8");
+        if (m_status != Status::Ok)
+            return false;
+        m_messageSize += m_length;
+    }
+    std::copy(mask, mask + 4, m_mask);
+    m_headerSize = 0;
+    m_inPayload = true;
+    m_remaining = m_length;
+    m_offset = 0;
+    m_code = 0;
+    m_closeReason = {};
+    if (m_remaining == 0)
+        endFrame();
+    return true;
+}
+
+qsizetype ClientFrameChecker::takePayload(QByteArrayView bytes)
+{
+    const auto n = qsizetype(std::min<quint64>(m_remaining, quint64(bytes.size())));
+    const bool text = m_textMessage && !isControl(m_opcode);
+    if (text || m_opcode == OpClose) {
+        for (qsizetype i = 0; i < n; ++i) {
+            const auto byte = quint8(quint8(bytes[i]) ^ m_mask[(m_offset + quint64(i)) & 3]);
+            const bool last = m_remaining - quint64(i) == 1;
+            const bool sound = text ? takeTextByte(byte, last && m_fin)
+                                    : takeCloseByte(byte, m_offset + quint64(i), last);
+            if (!sound) {
+                m_vouched = m_fed + quint64(i);
+                return i;
+            }
+        }
+    }
+    m_offset += quint64(n);
+    m_remaining -= quint64(n);
+    m_vouched = m_fed + quint64(n);
+    if (m_remaining == 0)
+        endFrame();
+    return n;
+}
+
+bool ClientFrameChecker::takeTextByte(quint8 byte, bool lastOfMessage)
+{
+    if (!m_text.take(byte) || (lastOfMessage && !m_text.complete())) {
+        fail(NotUtf8, "text message not UTF-8");
+        return false;
+    }
+    return true;
+}
+
+bool ClientFrameChecker::takeCloseByte(quint8 byte, quint64 at, bool last)
+{
+    if (at < 2) {
+        m_code = quint16(m_code << 8 | byte);
+        if (at == 1 && !maySend(m_code)) {
+            fail(ProtocolError, "close code that may not be sent");
+            return false;
+        }
+        return true;
+    }
+    if (!m_closeReason.take(byte) || (last && !m_closeReason.complete())) {
+        fail(NotUtf8, "close reason not UTF-8");
+        return false;
+    }
+    return true;
+}
+
+void ClientFrameChecker::endFrame()
+{
+    m_inPayload = false;
+    if (m_opcode == OpClose) {
+        m_status = Status::Closed;
+        return;
+    }
+    if (!isControl(m_opcode) && m_fin) {
+        m_inMessage = false;
+        m_messageSize = 0;
+        m_text = {};
+    }
+}
+
+void ClientFrameChecker::fail(quint16 code, const char *reason)
+{
+    m_status = Status::Violation;
+    m_closeCode = code;
+    m_reason = reason;
+}
+
+} // namespace ws2api
