@@ -247,6 +247,13 @@ void Worker::onNewWebSocket(QWebSocketServer *server)
         auto *session = new ClientSession(this, socket, upgrading.tcp, clientId, serial, upgrading.protocol);
         // What QWebSocket reads, the session follows to the client's close frame.
         transport::followReads(upgrading.tcp, [session](QByteArrayView bytes) { session->clientBytesRead(bytes); });
+        // A frame RFC 6455 forbids never reaches QWebSocket: the client is closed
+        // with the code the RFC names, and the API hears that code. (The session
+        // outlives its transport, which is its socket's child.)
+        transport::checkClientFrames(upgrading.tcp, quint64(config().maxMessage),
+                                     [session](int code, const QString &reason) {
+            session->worker().clientBrokeProtocol(session, code, reason);
+        });
         m_sessions.insert(serial, session);
         WorkerCounters::bump(counters().connectionsAccepted);
         const auto previous = m_shared.registry->claim(clientId, {m_index, serial});
@@ -263,6 +270,17 @@ void Worker::onNewWebSocket(QWebSocketServer *server)
             owner->closeSession(oldSerial, 1008, QStringLiteral("replaced"), false);
         }, owner == this ? Qt::DirectConnection : Qt::QueuedConnection);
     }
+}
+
+void Worker::clientBrokeProtocol(ClientSession *session, int code, const QString &reason)
+{
+    Q_ASSERT(QThread::currentThread() == thread());
+    if (m_messageProblemLog.allow()) {
+        qCInfo(lcWorker).noquote() << "client" << quotedForLog(session->clientId())
+                                   << QStringLiteral("broke RFC 6455 (%1): closing with %2").arg(reason).arg(code)
+                                       + m_messageProblemLog.note();
+    }
+    session->close(code, reason, true);
 }
 
 void Worker::closeSession(quint64 serial, int code, const QString &reason, bool notifyApi)

@@ -78,6 +78,10 @@ public:
     // Called on the worker thread: closes session `serial` (if still here).
     void closeSession(quint64 serial, int code, const QString &reason, bool notifyApi);
 
+    // Called on the worker thread: a client's frame broke RFC 6455 (the transport held
+    // it back); the client is closed with `code`, which the API hears.
+    void clientBrokeProtocol(ClientSession *session, int code, const QString &reason);
+
     // Called on the worker thread: the open clients whose ClientId contains `filter`.
     QList<ConnectionInfo> connections(const QString &filter) const;
 

@@ -6,8 +6,10 @@
 #include <QVariant>
 
 #include <cstring>
+#include <optional>
 
 #include "platform/Platform.h"
+#include "ws/ClientFrameChecker.h"
 #include "transport/LingeringClose.h"
 #include "transport/Tls.h"
 
@@ -18,6 +20,10 @@ namespace {
 constexpr qint64 ReadChunk = 64 * 1024;
 // Unconsumed input beyond this stops reading until the owner catches up.
 constexpr qint64 ReadAheadLimit = 256 * 1024;
+// Unsent output beyond this stops reading too: a client that sends pings (or anything
+// else with an answer) and does not read the answers is held back by its own TCP
+// window instead of filling our memory.
+constexpr qint64 WriteBehindLimit = 256 * 1024;
 // The queue's consumed front is dropped once it is this large and half the queue.
 constexpr qsizetype CompactAfter = 64 * 1024;
 
@@ -25,6 +31,15 @@ char *readBuffer()
 {
     static thread_local char buffer[ReadChunk];
     return buffer;
+}
+
+// The checker for a connection between frames: what a new one would be, so that one
+// per thread serves them all, and none is allocated for a read of whole frames.
+ClientFrameChecker &freshChecker(quint64 maxMessage)
+{
+    static thread_local std::optional<ClientFrameChecker> checker;
+    checker.emplace(maxMessage);
+    return *checker;
 }
 
 void dropConsumed(QByteArray *data, qsizetype *pos)
@@ -105,6 +120,26 @@ void AcceptedSocket::setReadTap(std::function<void(QByteArrayView)> tap)
         m_readTap(QIODevice::peek(QIODevice::bytesAvailable()));
 }
 
+void AcceptedSocket::checkClientFrames(quint64 maxMessage,
+                                       std::function<void(int code, const QString &reason)> violated)
+{
+    m_frameCheck = FrameCheck::On;
+    m_maxMessage = maxMessage;
+    m_frameViolated = std::move(violated);
+    // Bytes a peek left in QIODevice's buffer are the owner's already: checked
+    // (a violation there still closes the connection), not held back.
+    if (isOpen() && QIODevice::bytesAvailable() > 0) {
+        checkFrames(QIODevice::peek(QIODevice::bytesAvailable()));
+        if (m_frameCheck == FrameCheck::Violated)
+            m_unvouched = unconsumed();  // none of what follows passes
+    }
+    checkFrames(QByteArrayView(m_in).sliced(m_inPos));
+    if (m_frameCheck == FrameCheck::Violated) {
+        m_readNotifier->setEnabled(false);
+        QMetaObject::invokeMethod(this, &AcceptedSocket::tellViolation, Qt::QueuedConnection);
+    }
+}
+
 QByteArray AcceptedSocket::clientCertHeader() const
 {
     const QByteArray der = m_tls ? m_tls->verifiedPeerCertificate() : QByteArray();
@@ -135,6 +170,7 @@ void AcceptedSocket::close()
     QIODevice::close();
     m_in = QByteArray();
     m_inPos = 0;
+    m_unvouched = 0;
     if (m_aborting)
         finishClose(false);
     else
@@ -186,13 +222,8 @@ qint64 AcceptedSocket::readData(char *data, qint64 maxSize)
     m_inPos += n;
     if (m_readTap)
         m_readTap(QByteArrayView(data, n));
-    const bool wasFull = pending() + n >= ReadAheadLimit;
     dropConsumed(&m_in, &m_inPos);
-    if (wasFull && pending() < ReadAheadLimit && m_fd >= 0 && state() == ConnectedState && !m_peerEnded) {
-        m_readNotifier->setEnabled(true);
-        // TLS may hold decrypted records the descriptor will not announce again.
-        QMetaObject::invokeMethod(this, &AcceptedSocket::onReadable, Qt::QueuedConnection);
-    }
+    resumeReading();
     return n;
 }
 
@@ -281,10 +312,11 @@ bool AcceptedSocket::continueHandshake()
 void AcceptedSocket::readAvailable()
 {
     char *buffer = readBuffer();
+    const qsizetype before = m_in.size();
     bool arrived = false;
     bool ended = false;
     QString error;
-    while (pending() < ReadAheadLimit) {
+    while (wantsToRead()) {
         qint64 got = 0;
         if (m_tls) {
             const TlsStream::Status status = m_tls->read(buffer, ReadChunk, &got);
@@ -310,17 +342,80 @@ void AcceptedSocket::readAvailable()
         if (!m_tls && got < ReadChunk)
             break;  // the kernel has nothing more now
     }
-    m_readNotifier->setEnabled(!ended && error.isEmpty() && pending() < ReadAheadLimit);
+    const bool wasChecking = m_frameCheck == FrameCheck::On;
+    if (arrived && wasChecking)
+        checkFrames(QByteArrayView(m_in).sliced(before));
+    const bool violated = wasChecking && m_frameCheck == FrameCheck::Violated;
+    m_readNotifier->setEnabled(!ended && error.isEmpty() && wantsToRead());
     const QPointer<AcceptedSocket> alive(this);
-    if (arrived) {
+    if (arrived && pending() > 0) {
         Q_EMIT readyRead();
         if (!alive || m_fd < 0)
             return;
+    }
+    if (violated) {
+        // After the owner's handling of readyRead (QWebSocket's is queued): the bytes
+        // before the offending frame become messages before the connection is failed.
+        QMetaObject::invokeMethod(this, &AcceptedSocket::tellViolation, Qt::QueuedConnection);
+        return;
     }
     if (!error.isEmpty())
         fail(RemoteHostClosedError, error);
     else if (ended)
         peerEnded();
+}
+
+bool AcceptedSocket::wantsToRead() const
+{
+    return unconsumed() < ReadAheadLimit && bytesToWrite() < WriteBehindLimit
+        && m_frameCheck != FrameCheck::Violated;
+}
+
+// Reading stopped for the read-ahead or the unsent output, and may go on now.
+void AcceptedSocket::resumeReading()
+{
+    if (m_fd < 0 || state() != ConnectedState || m_peerEnded || m_readNotifier->isEnabled() || !wantsToRead())
+        return;
+    m_readNotifier->setEnabled(true);
+    // TLS may hold decrypted records the descriptor will not announce again.
+    QMetaObject::invokeMethod(this, &AcceptedSocket::onReadable, Qt::QueuedConnection);
+}
+
+void AcceptedSocket::checkFrames(QByteArrayView arrived)
+{
+    using Status = ClientFrameChecker::Status;
+    if (m_frameCheck != FrameCheck::On || arrived.isEmpty())
+        return;
+    ClientFrameChecker &checker = m_frames ? *m_frames : freshChecker(m_maxMessage);
+    const Status status = checker.feed(arrived);
+    // What it holds back is at the end of what it was fed, all of it still unread
+    // (but for bytes a peek left with QIODevice: those were never ours to hold).
+    m_unvouched = qMin(qint64(checker.fed() - checker.vouched()), unconsumed());
+    if (status == Status::Violation) {
+        m_frameCheck = FrameCheck::Violated;
+        m_violationCode = checker.closeCode();
+        m_violationReason = checker.reason();
+    } else if (status == Status::Closed) {
+        m_frameCheck = FrameCheck::Done;  // the client's close frame: the rest is Qt's
+        m_unvouched = 0;
+    }
+    if (m_frameCheck != FrameCheck::On || checker.atRest())
+        m_frames.reset();
+    else if (!m_frames)
+        m_frames = std::make_unique<ClientFrameChecker>(checker);
+}
+
+void AcceptedSocket::tellViolation()
+{
+    const auto violated = std::exchange(m_frameViolated, {});
+    if (m_fd < 0 || !violated)
+        return;
+    const QPointer<AcceptedSocket> alive(this);
+    violated(m_violationCode, QString::fromLatin1(m_violationReason));
+    // RFC 6455 7.1.7: with the close frame sent, the connection closes without
+    // waiting for the client's; what the client still sends is read and dropped.
+    if (alive && state() == ConnectedState)
+        disconnectFromHost();
 }
 
 void AcceptedSocket::flushQueue()
@@ -351,6 +446,8 @@ void AcceptedSocket::flushQueue()
         fail(RemoteHostClosedError, error);
     else if (bytesToWrite() == 0 && state() == ClosingState)
         finishClose(!m_aborting);
+    else
+        resumeReading();
 }
 
 bool AcceptedSocket::transmit(const char *data, qint64 size, qint64 *done, QString *error)

@@ -11,6 +11,8 @@ class QSocketNotifier;
 
 namespace ws2api {
 
+class ClientFrameChecker;
+
 namespace transport {
 class TlsServerContext;
 class TlsStream;
@@ -61,6 +63,14 @@ public:
     // consumes, for a reader that needs what it does not tell, such as close frames.
     void setReadTap(std::function<void(QByteArrayView)> tap);
 
+    // From here on, checks the client's WebSocket frames as they arrive, before the
+    // owner may read them (ClientFrameChecker: RFC 6455's rules, messages up to
+    // `maxMessage` bytes). The first frame that breaks a rule, and all after it, is
+    // never handed on: once the owner had the bytes before it, `violated` hears the
+    // close code and why (so that it sends the close frame), and the connection then
+    // closes as a close() does. Reading has stopped by then.
+    void checkClientFrames(quint64 maxMessage, std::function<void(int code, const QString &reason)> violated);
+
     // A close (not an abort) while the peer may still be sending lingers: see
     // transport::lingerAndClose(). `keeper` owns the lingering descriptor.
     void setLingering(int ms, QObject *keeper)
@@ -89,7 +99,14 @@ protected:
     qint64 sendOrQueue(const char *data, qint64 size) override;
 
 private:
-    qint64 pending() const { return m_in.size() - m_inPos; }
+    // Bytes read and not yet consumed; of them, those the owner may have (not those
+    // the frame check holds back).
+    qint64 unconsumed() const { return m_in.size() - m_inPos; }
+    qint64 pending() const { return unconsumed() - m_unvouched; }
+    bool wantsToRead() const;
+    void resumeReading();
+    void checkFrames(QByteArrayView arrived);
+    void tellViolation();
     void onReadable();
     void onWritable();
     bool continueHandshake();
@@ -116,6 +133,17 @@ private:
     int m_lingerMs = 0;
     QObject *m_lingerKeeper = nullptr;
     bool m_peerEnded = false;
+
+    // The frame check (checkClientFrames()). The checker is kept only between reads
+    // that end inside a frame or a fragmented message: an idle connection has none.
+    enum class FrameCheck : quint8 { Off, On, Violated, Done };
+    FrameCheck m_frameCheck = FrameCheck::Off;
+    quint64 m_maxMessage = 0;
+    std::unique_ptr<ClientFrameChecker> m_frames;
+    qint64 m_unvouched = 0;  // at the end of m_in: bytes the check holds back
+    std::function<void(int, const QString &)> m_frameViolated;
+    quint16 m_violationCode = 0;
+    const char *m_violationReason = "";
 };
 
 } // namespace ws2api

@@ -41,6 +41,13 @@ void followReads(QTcpSocket *socket, std::function<void(QByteArrayView)> tap)
         accepted->setReadTap(std::move(tap));
 }
 
+void checkClientFrames(QTcpSocket *socket, quint64 maxMessage,
+                       std::function<void(int code, const QString &reason)> violated)
+{
+    if (auto *accepted = qobject_cast<AcceptedSocket *>(socket))
+        accepted->checkClientFrames(maxMessage, std::move(violated));
+}
+
 void allowHalfClose(QTcpSocket *socket)
 {
     if (auto *accepted = qobject_cast<AcceptedSocket *>(socket))

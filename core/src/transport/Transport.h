@@ -7,6 +7,7 @@
 
 #include "ListenerRole.h"
 
+class QString;
 class QTcpSocket;
 
 namespace ws2api {
@@ -39,6 +40,12 @@ void releasePeekBuffer(QTcpSocket *socket);
 
 // Shows `tap` what the socket's reader consumes from now on, in order.
 void followReads(QTcpSocket *socket, std::function<void(QByteArrayView)> tap);
+
+// Checks the client's WebSocket frames (RFC 6455) before the socket's reader gets
+// them: the first that breaks a rule is never handed on, `violated` hears the close
+// code (1002, 1007, 1009) and why, and the connection then closes.
+void checkClientFrames(QTcpSocket *socket, quint64 maxMessage,
+                       std::function<void(int code, const QString &reason)> violated);
 
 // Keeps the socket open for the answers once the peer has ended its side.
 void allowHalfClose(QTcpSocket *socket);
