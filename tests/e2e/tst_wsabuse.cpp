@@ -6,6 +6,8 @@
 // never reads the pongs is held back by TCP instead of filling the daemon's memory.
 #include <QScopeGuard>
 #include <QSignalSpy>
+#include <QSslKey>
+#include <QSslSocket>
 #include <QTest>
 #include <QWebSocket>
 
@@ -17,6 +19,7 @@
 #include <unistd.h>
 
 #include "HttpProbe.h"
+#include "TestPki.h"
 #include "TestProxy.h"
 
 using namespace ws2api;
@@ -237,6 +240,39 @@ private Q_SLOTS:
         QTRY_COMPARE(good.echoes(), (QStringList{QStringLiteral("before"), QStringLiteral("during"), QStringLiteral("after")}));
         QVERIFY(good.isOpen());
         QTRY_COMPARE(metric(t.pushPort(), "process_open_fds"), fds);
+    }
+
+    // Over TLS the check runs on the decrypted bytes: the same abuse, the same answer.
+    void abuseOverTlsIsAnsweredToo()
+    {
+        TestPki pki;
+        QVERIFY(pki.make());
+        TestProxy t;
+        t.config.tlsChains = {{pki.certificate(QStringLiteral("server"))}};
+        t.config.tlsKeys = {QSslKey(pki.read(QStringLiteral("server.key")), QSsl::Ec)};
+        t.config.hasPushListener = true;  // plaintext, for /metrics
+        t.config.pushAddress = QHostAddress::LocalHost;
+        t.config.pushPort = 0;
+        startProxy(t);
+        QSslSocket abuser;
+        abuser.setSslConfiguration(pki.clientTls({}));
+        QByteArray in;
+        bool closed = false;
+        connect(&abuser, &QSslSocket::readyRead, &abuser, [&] { in += abuser.readAll(); });
+        connect(&abuser, &QSslSocket::disconnected, &abuser, [&] { closed = true; });
+        connect(&abuser, &QSslSocket::encrypted, &abuser, [&] { abuser.write(HttpProbe::upgrade("/abuser")); });
+        abuser.connectToHostEncrypted(QStringLiteral("127.0.0.1"), t.port());
+        QTRY_VERIFY(in.contains("\r\n\r\n"));
+        QVERIFY(in.startsWith("HTTP/1.1 101"));
+        const qsizetype headEnd = in.indexOf("\r\n\r\n") + 4;
+        abuser.write(frame(0x81, "fine") + frame(0x81, Marker, false));
+        QTRY_VERIFY(closed);
+        QCOMPARE(closeCodeIn(in.mid(headEnd)), 1002);
+        QTRY_COMPARE(requestsFor(t, "DELETE", "/abuser").size(), 1);
+        QCOMPARE(requestsFor(t, "DELETE", "/abuser").first().header("X-Close-Code"), QByteArray("1002"));
+        const QList<RecordedRequest> messages = requestsFor(t, "POST", "/abuser");
+        QCOMPARE(messages.size(), 1);
+        QCOMPARE(messages.first().body, QByteArray("fine"));
     }
 
     // The codes a client may close with reach the API as they are (1012-1014 too: IANA
