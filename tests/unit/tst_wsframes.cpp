@@ -147,6 +147,21 @@ private Q_SLOTS:
         badText("over U+10FFFF", "\xf4\x90\x80\x80", 1);
         badText("lone continuation", "a\x80", 1);
         badText("cut short at its end", "a\xe2\x82", 2);
+        // ASCII is checked eight bytes at a time: a bad byte anywhere in a run, and
+        // after a sequence that ends off the eight-byte grid.
+        for (int at = 0; at < 20; ++at) {
+            QByteArray payload(40, 'a');
+            payload[at] = '\xff';
+            QTest::addRow("text 0xff at %d of an ASCII run", at)
+                << Good + frame(0x81, payload) + Good << qint64(1 << 20) << Status::Violation << 1007
+                << textStart + at;
+            const QByteArray mixed = QByteArray(at, 'b') + "\xc3\xa9" + QByteArray(30, 'c') + "\xe2\x82";
+            QTest::addRow("text cut short after %d ASCII, a sequence and a run", at)
+                << Good + frame(0x81, mixed) << qint64(1 << 20) << Status::Violation << 1007
+                << textStart + mixed.size() - 1;
+        }
+        ok("long ASCII runs around sequences", frame(0x81, QByteArray(37, 'x') + "\xc3\xa9" + QByteArray(21, 'y')
+                                                           + "\xf0\x9f\x98\x80" + QByteArray(17, 'z')));
         QTest::addRow("text cut short by an empty last fragment")
             << Good + frame(0x01, "\xe2") + frame(0x80, {}) << qint64(1 << 20) << Status::Violation << 1007
             << qint64(Good.size() + 7);

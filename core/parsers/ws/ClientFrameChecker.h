@@ -63,6 +63,8 @@ private:
     qsizetype takeHeader(QByteArrayView bytes);
     bool startFrame();
     qsizetype takePayload(QByteArrayView bytes);
+    qsizetype checkText(QByteArrayView bytes);
+    qsizetype checkClose(QByteArrayView bytes);
     bool takeTextByte(quint8 byte, bool lastOfMessage);
     bool takeCloseByte(quint8 byte, quint64 at, bool last);
     void endFrame();
