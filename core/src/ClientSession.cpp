@@ -2,6 +2,7 @@
 
 #include <QLoggingCategory>
 #include <QTimer>
+#include <QTimerEvent>
 #include <QWebSocket>
 #include <algorithm>
 
@@ -153,6 +154,31 @@ int ClientSession::send(const ClientMessage &message)
     return 200;
 }
 
+LogThrottle &ClientSession::frameRejected()
+{
+    WorkerCounters::bump(m_worker->counters().framesRejected);
+    return m_worker->messageProblemLog();
+}
+
+void ClientSession::startCallTimer(int ms)
+{
+    if (m_socket)
+        m_callTimer.start(ms, this);
+}
+
+void ClientSession::stopCallTimer()
+{
+    m_callTimer.stop();
+}
+
+void ClientSession::timerEvent(QTimerEvent *event)
+{
+    if (event->timerId() != m_callTimer.timerId())
+        return QObject::timerEvent(event);
+    m_callTimer.stop();  // single shot
+    m_mode->callTimedOut();
+}
+
 void ClientSession::clientBytesRead(QByteArrayView bytes)
 {
     m_bytesFollowed = true;
@@ -249,6 +275,7 @@ void ClientSession::onDisconnected()
     m_socket = nullptr;
     m_tcp = nullptr;
     m_transport = nullptr;
+    m_callTimer.stop();
     m_mode->clientGone();
     finishIfDone();
 }

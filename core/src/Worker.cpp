@@ -251,8 +251,8 @@ void Worker::onNewWebSocket(QWebSocketServer *server)
         // with the code the RFC names, and the API hears that code. (The session
         // outlives its transport, which is its socket's child.)
         transport::checkClientFrames(upgrading.tcp, quint64(config().maxMessage),
-                                     [session](int code, const QString &reason) {
-            session->worker().clientBrokeProtocol(session, code, reason);
+                                     [this, session](int code, const QString &reason) {
+            clientBrokeProtocol(session, code, reason);
         });
         m_sessions.insert(serial, session);
         WorkerCounters::bump(counters().connectionsAccepted);

@@ -17,14 +17,15 @@ const QByteArray JsonType = QByteArrayLiteral("application/json");
 OcppMode::OcppMode(QByteArray apiBasePath, Settings settings)
     : WireMode(std::move(apiBasePath))
     , m_settings(std::move(settings))
+    , m_sessionConfig{apiPath({}), m_settings.callQueue, m_settings.callTimeoutMs}
 {
 }
 
 void OcppMode::reconfigureMode(const ProxyConfig &config)
 {
     // Each applies to CALLs pushed from now on.
-    m_settings.callQueue = config.callQueue;
-    m_settings.callTimeoutMs = config.callTimeoutMs;
+    m_sessionConfig.callQueue = config.callQueue;
+    m_sessionConfig.callTimeoutMs = config.callTimeoutMs;
 }
 
 std::optional<QString> OcppMode::negotiate(const QList<QByteArray> &offered) const
@@ -71,21 +72,9 @@ ApiRequest OcppMode::goneRequest(const QByteArray &clientId, int, const QString 
     return request;
 }
 
-ApiRequest OcppMode::rpcRequest(QByteArrayView kind, QByteArrayView action, QByteArrayView clientId,
-                                QByteArrayView messageId, QByteArray body) const
+std::unique_ptr<ModeSession> OcppMode::newSession(SessionHost &host) const
 {
-    ApiRequest request;
-    request.method = "POST";
-    request.target = apiPath({kind, ClientId::encodeSegment(action), ClientId::encodeSegment(clientId),
-                              ClientId::encodeSegment(messageId)});
-    request.headers = {{"Content-Type", JsonType}};
-    request.body = std::move(body);
-    return request;
-}
-
-std::unique_ptr<ModeSession> OcppMode::newSession(ClientSession &session) const
-{
-    return std::make_unique<OcppSession>(*this, session);
+    return std::make_unique<OcppSession>(m_sessionConfig, host);
 }
 
 PushParse OcppMode::parsePush(const HttpRequest &request) const

@@ -2,6 +2,7 @@
 
 #include <QStringList>
 
+#include "modes/OcppSession.h"
 #include "modes/WireMode.h"
 
 namespace ws2api {
@@ -24,15 +25,10 @@ public:
 
     std::optional<QString> negotiate(const QList<QByteArray> &offered) const override;
     ApiRequest connectRequest(const ConnectInfo &info) const override;
-    std::unique_ptr<ModeSession> newSession(ClientSession &session) const override;
+    std::unique_ptr<ModeSession> newSession(SessionHost &host) const override;
     PushParse parsePush(const HttpRequest &request) const override;
     PushMessage adminPush(const AdminPush &push) const override;
     QByteArray pushProblem(const PushMessage &push) const override;
-
-    const Settings &settings() const { return m_settings; }
-    // POST <api>/<kind>/<Action>/<ClientId>/<MessageId> with a JSON body.
-    ApiRequest rpcRequest(QByteArrayView kind, QByteArrayView action, QByteArrayView clientId,
-                          QByteArrayView messageId, QByteArray body) const;
 
 protected:
     bool isAcceptToken(QByteArrayView body) const override;
@@ -41,6 +37,8 @@ protected:
 
 private:
     Settings m_settings;
+    // Shared by every station's session, which reads it at each use.
+    OcppSession::Config m_sessionConfig;
 };
 
 } // namespace ws2api

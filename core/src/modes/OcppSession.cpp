@@ -1,13 +1,9 @@
 #include "modes/OcppSession.h"
 
 #include <QLoggingCategory>
-#include <QTimer>
 
-#include "ClientSession.h"
+#include "ClientId.h"
 #include "LogText.h"
-#include "Metrics.h"
-#include "Worker.h"
-#include "modes/OcppMode.h"
 
 Q_LOGGING_CATEGORY(lcOcpp, "ws2api.ocpp", QtInfoMsg)
 
@@ -15,7 +11,8 @@ namespace ws2api {
 
 namespace {
 
-constexpr size_t RecentClientCalls = 16;
+constexpr qsizetype RecentClientCalls = 16;
+const QByteArray JsonType = QByteArrayLiteral("application/json");
 
 QByteArray errorBody(QByteArrayView code, QByteArrayView description, QByteArrayView details)
 {
@@ -39,25 +36,46 @@ QByteArray apiFailure(const ApiResponse &response)
 
 } // namespace
 
-OcppSession::OcppSession(const OcppMode &mode, ClientSession &session)
-    : m_mode(mode)
-    , m_session(session)
-    , m_version(ocpp::versionFromSubprotocol(session.protocol()).value_or(ocpp::Version::V16))
+OcppSession::OcppSession(const Config &config, SessionHost &host)
+    : m_config(config)
+    , m_host(host)
+    , m_version(ocpp::versionFromSubprotocol(host.protocol()).value_or(ocpp::Version::V16))
 {
 }
 
 OcppSession::~OcppSession() = default;
 
+ApiRequest OcppSession::rpcRequest(QByteArrayView kind, QByteArrayView action, QByteArrayView messageId,
+                                   QByteArray body) const
+{
+    const QByteArray segments[] = {ClientId::encodeSegment(action), ClientId::encodeSegment(m_host.clientId()),
+                                   ClientId::encodeSegment(messageId)};
+    ApiRequest request;
+    request.method = "POST";
+    QByteArray &target = request.target;
+    target.reserve(m_config.apiBasePath.size() + 1 + kind.size() + 3 + segments[0].size()
+                   + segments[1].size() + segments[2].size());
+    target += m_config.apiBasePath;
+    target += '/';
+    target += kind;
+    for (const QByteArray &segment : segments) {
+        target += '/';
+        target += segment;
+    }
+    request.headers = {{"Content-Type", JsonType}};
+    request.body = std::move(body);
+    return request;
+}
+
 void OcppSession::clientMessage(ClientMessage message)
 {
     const ocpp::Parsed parsed = ocpp::parse(message.data, m_version);
     if (parsed.problem != ocpp::Problem::None) {
-        WorkerCounters::bump(m_session.worker().counters().framesRejected);
-        if (LogThrottle &log = m_session.worker().messageProblemLog(); log.allow())
-            qCInfo(lcOcpp).noquote() << "station" << quotedForLog(m_session.clientId())
+        if (LogThrottle &log = m_host.frameRejected(); log.allow())
+            qCInfo(lcOcpp).noquote() << "station" << quotedForLog(m_host.clientId())
                                      << "sent a malformed frame:" << QString::fromUtf8(parsed.detail) + log.note();
         if (const auto reply = ocpp::errorReplyFor(parsed, m_version))
-            m_session.send(ClientMessage{*reply, false});
+            m_host.send(ClientMessage{*reply, false});
         return;
     }
     switch (parsed.frame.type) {
@@ -73,8 +91,7 @@ void OcppSession::clientCall(const ocpp::Frame &frame)
 {
     rememberClientCall(frame.messageId, frame.action);
     const QByteArray messageId = frame.messageId;
-    m_session.callApiInOrder(
-        m_mode.rpcRequest("call", frame.action, m_session.clientId(), frame.messageId, frame.payload),
+    m_host.callApiInOrder(rpcRequest("call", frame.action, frame.messageId, frame.payload),
         [this, messageId](const ApiResponse &response) { answerCall(messageId, response); });
 }
 
@@ -92,14 +109,12 @@ void OcppSession::answerCall(const QByteArray &messageId, const ApiResponse &res
         frame = ocpp::callError(messageId, ocpp::errorCode(ocpp::ErrorKind::InternalError, m_version),
                                 apiFailure(response), "{}");
     }
-    m_session.send(ClientMessage{frame, false});
+    m_host.send(ClientMessage{frame, false});
 }
 
 void OcppSession::clientSend(const ocpp::Frame &frame)
 {
-    m_session.callApiInOrder(
-        m_mode.rpcRequest("send", frame.action, m_session.clientId(), frame.messageId, frame.payload),
-        {});
+    m_host.callApiInOrder(rpcRequest("send", frame.action, frame.messageId, frame.payload), {});
 }
 
 void OcppSession::clientAnswer(const ocpp::Frame &frame)
@@ -108,37 +123,36 @@ void OcppSession::clientAnswer(const ocpp::Frame &frame)
     if (m_outstanding && m_outstanding->messageId == frame.messageId) {
         const ServerCall call = std::move(*m_outstanding);
         m_outstanding.reset();
-        m_callTimer->stop();
+        m_host.stopCallTimer();
         if (isError)
             reportError(call, ocpp::normalizeErrorCode(frame.errorCode, m_version),
                         frame.errorDescription, frame.payload);
         else
-            m_session.callApi(m_mode.rpcRequest("result", call.action, m_session.clientId(),
-                                                call.messageId, frame.payload),
-                              {});
+            m_host.callApi(rpcRequest("result", call.action, call.messageId, frame.payload), {});
         return sendNextCall();
     }
-    // A 2.1 CALLRESULTERROR refuses our CALLRESULT to one of the station's own CALLs.
+    // A 2.1 CALLRESULTERROR refuses our CALLRESULT to one of the station's own CALLs;
+    // a CALL has one CALLRESULT, so a second refusal of it is as stray as any.
     if (frame.type == ocpp::MessageType::CallResultError) {
-        for (const auto &[messageId, action] : m_recentClientCalls) {
-            if (messageId == frame.messageId)
-                return reportError(ServerCall{messageId, action, {}},
-                                   ocpp::normalizeErrorCode(frame.errorCode, m_version),
-                                   frame.errorDescription, frame.payload);
+        for (qsizetype i = 0; i < m_recentClientCalls.size(); ++i) {
+            if (m_recentClientCalls[i].first != frame.messageId)
+                continue;
+            const auto [messageId, action] = m_recentClientCalls.takeAt(i);
+            return reportError(ServerCall{messageId, action, {}}, ocpp::normalizeErrorCode(frame.errorCode, m_version),
+                               frame.errorDescription, frame.payload);
         }
     }
-    WorkerCounters::bump(m_session.worker().counters().framesRejected);
-    if (LogThrottle &log = m_session.worker().messageProblemLog(); log.allow())
-        qCInfo(lcOcpp).noquote() << "station" << quotedForLog(m_session.clientId()) << "answered MessageId"
+    if (LogThrottle &log = m_host.frameRejected(); log.allow())
+        qCInfo(lcOcpp).noquote() << "station" << quotedForLog(m_host.clientId()) << "answered MessageId"
                                  << quotedForLog(frame.messageId)
                                  << QStringLiteral("which has no outstanding CALL; not forwarded") + log.note();
 }
 
 int OcppSession::push(const PushMessage &push, QByteArray *error)
 {
-    if (!m_session.isOpen())
+    if (!m_host.isOpen())
         return 404;
-    if (m_outstanding && qsizetype(m_queued.size()) >= m_mode.settings().callQueue) {
+    if (m_outstanding && m_queued.size() >= m_config.callQueue) {
         *error = "call queue full";
         return 503;
     }
@@ -150,26 +164,23 @@ int OcppSession::push(const PushMessage &push, QByteArray *error)
 
 void OcppSession::sendNextCall()
 {
-    if (m_outstanding || m_queued.empty() || !m_session.isOpen())
+    if (m_outstanding || m_queued.isEmpty() || !m_host.isOpen())
         return;
-    ServerCall call = std::move(m_queued.front());
-    m_queued.pop_front();
-    const int status = m_session.send(ClientMessage{ocpp::call(call.messageId, call.action, call.payload), false});
+    ServerCall call = m_queued.takeFirst();
+    const int status = m_host.send(ClientMessage{ocpp::call(call.messageId, call.action, call.payload), false});
     if (status != 200) {
         // The station is going (its queue was full): the API hears why at once.
         reportError(call, "Disconnected", "station closed before the CALL could be sent");
         return;
     }
     m_outstanding = std::move(call);
-    if (!m_callTimer) {
-        m_callTimer = new QTimer(&m_session);
-        m_callTimer->setSingleShot(true);
-        m_callTimer->callOnTimeout([this] {
-            failOutstanding("Timeout", "no answer from the station in time");
-            sendNextCall();
-        });
-    }
-    m_callTimer->start(m_mode.settings().callTimeoutMs);
+    m_host.startCallTimer(m_config.callTimeoutMs);
+}
+
+void OcppSession::callTimedOut()
+{
+    failOutstanding("Timeout", "no answer from the station in time");
+    sendNextCall();
 }
 
 void OcppSession::failOutstanding(QByteArrayView code, QByteArrayView description)
@@ -183,30 +194,26 @@ void OcppSession::failOutstanding(QByteArrayView code, QByteArrayView descriptio
 
 void OcppSession::clientGone()
 {
-    if (m_callTimer)
-        m_callTimer->stop();
+    m_host.stopCallTimer();
     failOutstanding("Disconnected", "station disconnected before answering");
-    while (!m_queued.empty()) {
-        reportError(m_queued.front(), "Disconnected", "station disconnected before the CALL was sent");
-        m_queued.pop_front();
-    }
+    for (const ServerCall &call : std::exchange(m_queued, {}))
+        reportError(call, "Disconnected", "station disconnected before the CALL was sent");
 }
 
 void OcppSession::reportError(const ServerCall &call, QByteArrayView code, QByteArrayView description,
                               QByteArrayView details)
 {
-    m_session.callApi(m_mode.rpcRequest("error", call.action, m_session.clientId(), call.messageId,
-                                        errorBody(code, description, details)),
-                      {});
+    m_host.callApi(rpcRequest("error", call.action, call.messageId, errorBody(code, description, details)),
+                   {});
 }
 
 void OcppSession::rememberClientCall(const QByteArray &messageId, const QByteArray &action)
 {
     if (m_version != ocpp::Version::V21)
         return;
-    m_recentClientCalls.emplace_back(messageId, action);
+    m_recentClientCalls.emplaceBack(messageId, action);
     if (m_recentClientCalls.size() > RecentClientCalls)
-        m_recentClientCalls.pop_front();
+        m_recentClientCalls.removeFirst();
 }
 
 } // namespace ws2api

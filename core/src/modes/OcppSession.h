@@ -1,32 +1,38 @@
 #pragma once
 
 #include <QByteArray>
-#include <QHash>
-#include <deque>
+#include <QList>
 #include <optional>
+#include <utility>
 
+#include "modes/ModeSession.h"
 #include "modes/OcppFrame.h"
-#include "modes/WireMode.h"
-
-class QTimer;
 
 namespace ws2api {
 
-class ClientSession;
-class OcppMode;
-
 // One station's OCPP-J state: the outstanding server CALL and those queued behind it
 // (OCPP allows one outstanding CALL per direction), its timeout, and the actions of
-// recent station CALLs (a 2.1 CALLRESULTERROR names one of them).
+// recent station CALLs (a 2.1 CALLRESULTERROR names one of them). It knows its
+// station only as a SessionHost, so a unit test or a fuzzer runs it without a socket.
 class OcppSession final : public ModeSession
 {
 public:
-    OcppSession(const OcppMode &mode, ClientSession &session);
+    // What the sessions of one OcppMode share, read at each use: a reconfigure()
+    // applies to CALLs pushed from then on.
+    struct Config
+    {
+        QByteArray apiBasePath;  // encoded, without a trailing '/'
+        int callQueue = 16;      // CALLs waiting behind the outstanding one
+        int callTimeoutMs = 60000;
+    };
+
+    OcppSession(const Config &config, SessionHost &host);
     ~OcppSession() override;
 
     void clientMessage(ClientMessage message) override;
     int push(const PushMessage &push, QByteArray *error) override;
     void clientGone() override;
+    void callTimedOut() override;
 
 private:
     struct ServerCall
@@ -36,6 +42,9 @@ private:
         QByteArray payload;
     };
 
+    // POST <api>/<kind>/<Action>/<ClientId>/<MessageId> with a JSON body.
+    ApiRequest rpcRequest(QByteArrayView kind, QByteArrayView action, QByteArrayView messageId,
+                          QByteArray body) const;
     void clientCall(const ocpp::Frame &frame);
     void clientSend(const ocpp::Frame &frame);
     void clientAnswer(const ocpp::Frame &frame);
@@ -46,14 +55,15 @@ private:
                      QByteArrayView details = "{}");
     void rememberClientCall(const QByteArray &messageId, const QByteArray &action);
 
-    const OcppMode &m_mode;
-    ClientSession &m_session;
+    const Config &m_config;
+    SessionHost &m_host;
     ocpp::Version m_version;
     std::optional<ServerCall> m_outstanding;
-    std::deque<ServerCall> m_queued;
-    QTimer *m_callTimer = nullptr;
-    // MessageId -> Action of the station's last few CALLs, oldest first.
-    std::deque<std::pair<QByteArray, QByteArray>> m_recentClientCalls;
+    // QList rather than std::deque: an empty deque allocates ~600 bytes, and most
+    // stations have nothing queued and speak 1.6 or 2.0.1 (no recent CALLs kept).
+    QList<ServerCall> m_queued;
+    // MessageId -> Action of the station's last few CALLs, oldest first (2.1).
+    QList<std::pair<QByteArray, QByteArray>> m_recentClientCalls;
 };
 
 } // namespace ws2api

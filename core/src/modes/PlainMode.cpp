@@ -3,7 +3,6 @@
 #include <QUtf8StringView>
 
 #include "ClientId.h"
-#include "ClientSession.h"
 #include "HttpHead.h"
 #include "HttpRequestReader.h"
 
@@ -101,38 +100,38 @@ namespace {
 class PlainSession final : public ModeSession
 {
 public:
-    PlainSession(const PlainMode &mode, ClientSession &session)
+    PlainSession(const PlainMode &mode, SessionHost &host)
         : m_mode(mode)
-        , m_session(session)
+        , m_host(host)
     {
     }
 
     void clientMessage(ClientMessage message) override
     {
         const bool binary = message.binary;
-        m_session.callApiInOrder(m_mode.messageRequest(m_session.clientId(), message),
-                                 [this, binary](const ApiResponse &response) {
+        m_host.callApiInOrder(m_mode.messageRequest(m_host.clientId(), message),
+                              [this, binary](const ApiResponse &response) {
             if (response.outcome == ApiResponse::Outcome::Ok && response.status >= 200
                 && response.status < 300 && !response.body.isEmpty())
-                m_session.send(ClientMessage{response.body, binary});
+                m_host.send(ClientMessage{response.body, binary});
         });
     }
 
     int push(const PushMessage &push, QByteArray *) override
     {
-        return m_session.send(ClientMessage{push.payload, push.binary});
+        return m_host.send(ClientMessage{push.payload, push.binary});
     }
 
 private:
     const PlainMode &m_mode;
-    ClientSession &m_session;
+    SessionHost &m_host;
 };
 
 } // namespace
 
-std::unique_ptr<ModeSession> PlainMode::newSession(ClientSession &session) const
+std::unique_ptr<ModeSession> PlainMode::newSession(SessionHost &host) const
 {
-    return std::make_unique<PlainSession>(*this, session);
+    return std::make_unique<PlainSession>(*this, host);
 }
 
 } // namespace ws2api

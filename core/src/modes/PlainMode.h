@@ -11,7 +11,7 @@ public:
     using WireMode::WireMode;
 
     ApiRequest connectRequest(const ConnectInfo &info) const override;
-    std::unique_ptr<ModeSession> newSession(ClientSession &session) const override;
+    std::unique_ptr<ModeSession> newSession(SessionHost &host) const override;
     PushParse parsePush(const HttpRequest &request) const override;
     PushMessage adminPush(const AdminPush &push) const override;
     QByteArray pushProblem(const PushMessage &push) const override;

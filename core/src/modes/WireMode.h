@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "ApiClient.h"
+#include "modes/ModeSession.h"
 #include "ws2api/AdminTypes.h"
 #include "ws2api/ProxyConfig.h"
 
@@ -17,7 +18,6 @@ namespace ws2api {
 
 struct HttpHead;
 struct HttpRequest;
-class ClientSession;
 
 // What the proxy knows about an upgrade request when it asks the API.
 struct ConnectInfo
@@ -39,42 +39,12 @@ struct ConnectVerdict
     HeaderList headers;  // e.g. WWW-Authenticate, passed on with a 401
 };
 
-struct ClientMessage
-{
-    QByteArray data;
-    bool binary = false;
-};
-
-// A push as read from the push listener, before it is routed to its client.
-struct PushMessage
-{
-    QByteArray payload;
-    bool binary = false;
-    QByteArray action;     // ocpp
-    QByteArray messageId;  // ocpp
-};
-
 struct PushParse
 {
     int status = 0;  // 0: valid; otherwise the HTTP status to answer (400, 404)
     QByteArray error;
     QByteArray clientId;
     PushMessage message;
-};
-
-// One client's side of a wire mode: what its messages and the pushes to it become.
-// Lives as long as its ClientSession, which it reaches for the socket and the API.
-class ModeSession
-{
-public:
-    virtual ~ModeSession() = default;
-    // A message from the client.
-    virtual void clientMessage(ClientMessage message) = 0;
-    // A push routed to this client; returns the HTTP status for the pusher.
-    virtual int push(const PushMessage &push, QByteArray *error) = 0;
-    // The client's socket is gone; requests the mode makes now still reach the API
-    // before the disconnect notice.
-    virtual void clientGone() {}
 };
 
 // How one wire mode maps client traffic to API requests and back. A strategy: the
@@ -99,7 +69,8 @@ public:
     ApiRequest disconnectRequest(const QByteArray &clientId, const QString &reason,
                                  int code = QWebSocketProtocol::CloseCodeAbnormalDisconnection) const;
 
-    virtual std::unique_ptr<ModeSession> newSession(ClientSession &session) const = 0;
+    // The mode's side of one client, living as long as `host` keeps it.
+    virtual std::unique_ptr<ModeSession> newSession(SessionHost &host) const = 0;
     // Called on the worker thread: takes the settings that may change while running.
     void reconfigure(const ProxyConfig &config);
     virtual PushParse parsePush(const HttpRequest &request) const = 0;
