@@ -78,7 +78,7 @@ public:
     LogThrottle &frameRejected() override
     {
         ++rejected;
-        return m_log;
+        return problemLog;
     }
 
     void startCallTimer(int ms) override
@@ -149,6 +149,7 @@ public:
     bool closing = false;         // closed by the host or the client, socket still there
     bool gone = false;
     bool sendQueueFull = false;   // the next send() answers 503 and closes
+    LogThrottle problemLog;       // LogThrottle(0): every rejected frame is logged
 
 private:
     void pump()
@@ -162,7 +163,6 @@ private:
     QByteArray m_clientId;
     QString m_protocol;
     ModeSession *m_mode = nullptr;
-    LogThrottle m_log;
 };
 
 } // namespace ws2api::test
