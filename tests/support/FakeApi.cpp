@@ -194,6 +194,9 @@ struct Outgoing
     bool ready = false;
     bool drop = false;        // close instead of answering
     bool closeAfter = false;  // close after answering
+    int trickleMs = 0;        // then `trickle` every trickleMs instead of the next answer
+    QByteArray trickle;
+    bool flood = false;
 };
 
 struct Connection
@@ -204,6 +207,7 @@ struct Connection
     std::deque<Outgoing> out;
     quint64 nextSequence = 0;
     bool closing = false;  // nothing more is read once a close is decided
+    QTimer *trickle = nullptr;  // a child of the socket
 };
 
 } // namespace
@@ -222,6 +226,7 @@ struct FakeApi::Private
     QList<RecordedRequest> requests;
     std::map<int, std::unique_ptr<Connection>> connections;
     int accepted = 0;
+    quint16 port = 0;  // kept while stopped, so that it can listen there again
 
     Connection *find(int id)
     {
@@ -232,6 +237,7 @@ struct FakeApi::Private
     void read(int id);
     void enqueue(Connection *connection, const FakeReply &reply, bool closeAfter);
     void flush(Connection *connection);
+    void startTrickle(Connection *connection, int ms, const QByteArray &bytes);
     void remove(int id);
 };
 
@@ -286,14 +292,21 @@ void FakeApi::Private::enqueue(Connection *connection, const FakeReply &reply, b
     Outgoing outgoing;
     outgoing.sequence = connection->nextSequence++;
     outgoing.drop = reply.dropConnection;
-    outgoing.closeAfter = closeAfter;
     outgoing.ready = !reply.hang && reply.delayMs <= 0;
+    outgoing.trickleMs = reply.trickleMs;
+    outgoing.trickle = reply.trickle;
+    outgoing.flood = reply.flood;
+    if (reply.flood)
+        outgoing.trickleMs = std::max(outgoing.trickleMs, 1);
     if (!reply.hang && !reply.dropConnection) {
         // The handler may ask for a close with its own "Connection: close".
-        outgoing.closeAfter |= hasToken(headerOf(reply.headers, "Connection"), "close");
-        outgoing.bytes = formatReply(reply, outgoing.closeAfter);
+        const bool announced = closeAfter || hasToken(headerOf(reply.headers, "Connection"), "close");
+        outgoing.bytes = reply.raw.isEmpty() ? formatReply(reply, announced) : reply.raw;
+        if (reply.cutAfter >= 0)
+            outgoing.bytes.truncate(reply.cutAfter);
+        outgoing.closeAfter = reply.trickleMs <= 0 && (announced || reply.closeAfter || reply.cutAfter >= 0);
     }
-    if (outgoing.drop || outgoing.closeAfter)
+    if (outgoing.drop || outgoing.closeAfter || outgoing.trickleMs > 0)
         connection->closing = true;
     connection->out.push_back(outgoing);
     if (!reply.hang && reply.delayMs > 0) {
@@ -319,6 +332,11 @@ void FakeApi::Private::flush(Connection *connection)
         connection->out.pop_front();
         if (!outgoing.drop)
             connection->socket->write(outgoing.bytes);
+        if (outgoing.trickleMs > 0) {
+            connection->out.clear();
+            startTrickle(connection, outgoing.flood ? 0 : outgoing.trickleMs, outgoing.trickle);
+            return;
+        }
         if (outgoing.drop || outgoing.closeAfter) {
             connection->out.clear();
             // Graceful: what was written before goes out first, then the FIN. May
@@ -327,6 +345,25 @@ void FakeApi::Private::flush(Connection *connection)
             return;
         }
     }
+}
+
+// A response that never ends: a few bytes now and then, until the peer gives up; or
+// (ms 0) a flood, kept at 1 MiB ahead of what the kernel took.
+void FakeApi::Private::startTrickle(Connection *connection, int ms, const QByteArray &bytes)
+{
+    connection->trickle = new QTimer(connection->socket);
+    QTcpSocket *socket = connection->socket;
+    QObject::connect(connection->trickle, &QTimer::timeout, socket, [socket, bytes, ms] {
+        if (ms > 0) {
+            socket->write(bytes);
+            return;
+        }
+        while (socket->state() == QAbstractSocket::ConnectedState && socket->bytesToWrite() < (1 << 20)) {
+            if (socket->write(bytes) <= 0)
+                break;
+        }
+    });
+    connection->trickle->start(ms);
 }
 
 void FakeApi::Private::remove(int id)
@@ -356,9 +393,12 @@ FakeApi::~FakeApi()
     delete d;
 }
 
-bool FakeApi::listen()
+bool FakeApi::listen(quint16 port)
 {
-    return d->server->listen(QHostAddress::LocalHost, 0);
+    if (!d->server->listen(QHostAddress::LocalHost, port))
+        return false;
+    d->port = d->server->serverPort();
+    return true;
 }
 
 bool FakeApi::listenTls(const QString &certificateFile, const QString &keyFile)
@@ -377,12 +417,12 @@ bool FakeApi::listenTls(const QString &certificateFile, const QString &keyFile)
     connect(server.get(), &QTcpServer::pendingConnectionAvailable, this, [this] { d->accept(); });
     d->server = std::move(server);
     d->tls = true;
-    return d->server->listen(QHostAddress::LocalHost, 0);
+    return listen();
 }
 
 quint16 FakeApi::port() const
 {
-    return d->server->serverPort();
+    return d->port;
 }
 
 QUrl FakeApi::url(const QString &basePath) const
@@ -409,6 +449,17 @@ int FakeApi::requestCount() const
 int FakeApi::connectionsAccepted() const
 {
     return d->accepted;
+}
+
+int FakeApi::openConnections() const
+{
+    return int(d->connections.size());
+}
+
+void FakeApi::stop()
+{
+    d->server->close();
+    closeAllConnections();
 }
 
 void FakeApi::closeAllConnections()

@@ -31,6 +31,13 @@ struct FakeReply
     bool hang = false;        // never answer (the connection stays open)
     bool dropConnection = false;  // close the connection without answering
     int delayMs = 0;          // answer this much later
+    // Misbehaviour, for fault suites:
+    QByteArray raw;           // these bytes instead of a formatted response (garbage, a crafted head)
+    qsizetype cutAfter = -1;  // only this many bytes of the response, then close the connection
+    int trickleMs = 0;        // after the response, `trickle` again every trickleMs, never ending
+    QByteArray trickle = "x";
+    bool flood = false;       // with trickle: send it as fast as the peer takes it, never ending
+    bool closeAfter = false;  // close once answered, without saying so (no Connection: close)
 };
 
 // A real HTTP/1.1 server on 127.0.0.1 (port 0) for tests: keep-alive, records every
@@ -45,7 +52,7 @@ public:
     explicit FakeApi(QObject *parent = nullptr);
     ~FakeApi() override;
 
-    bool listen();                 // 127.0.0.1, port 0
+    bool listen(quint16 port = 0);  // 127.0.0.1, port 0: any free one
     // The same over TLS with this PEM certificate chain and EC key; url() says https.
     bool listenTls(const QString &certificateFile, const QString &keyFile);
     quint16 port() const;
@@ -56,6 +63,10 @@ public:
     int requestCount() const;
     int connectionsAccepted() const;  // TCP connections accepted so far
     void closeAllConnections();       // abort every open server-side connection
+    int openConnections() const;      // server-side connections open now
+    // As a crashing API: stops listening and aborts every connection, with whatever
+    // requests they carry unanswered. listen(port()) starts it again on the same port.
+    void stop();
 
 Q_SIGNALS:
     void requestReceived(const ws2api::test::RecordedRequest &request);
