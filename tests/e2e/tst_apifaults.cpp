@@ -112,6 +112,18 @@ std::map<QByteArray, Scenario> scenarios()
         normal.delayMs = 2 * ApiTimeoutMs;
         return normal;
     }, 504, "timeout"};
+    all["a protocol switch instead of an answer"] = {[](FakeReply) {
+        FakeReply reply;
+        reply.raw = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n";
+        return reply;
+    }, 502, "bad_response"};
+    all["two answers to one request"] = {[](FakeReply normal) {
+        FakeReply twice = normal;
+        twice.raw = "HTTP/1.1 200 OK\r\nContent-Length: " + QByteArray::number(normal.body.size()) + "\r\n\r\n"
+                    + normal.body;
+        twice.raw += twice.raw;
+        return twice;
+    }, 101, "ok"};
     all["slow, but in time"] = {[](FakeReply normal) {
         normal.delayMs = ApiTimeoutMs / 3;
         return normal;

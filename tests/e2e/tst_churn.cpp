@@ -1,4 +1,4 @@
-// Connection churn against the real ws2apid: rounds of a thousand connections,
+// Connection churn against the real ws2apid: rounds of 800 connections,
 // each reset (SO_LINGER 0, then close: an RST) or closed (FIN) at one stage of its
 // life: half-way through its request head, while the API decides on it, just after
 // its 101, and with messages waiting for the API. Meanwhile well-behaved clients
@@ -6,13 +6,17 @@
 // accepted is reported gone exactly once (X-Close-Code 1006), none it never accepted
 // is, every message a client got in reaches the API before that notice, the
 // well-behaved clients lose nothing, and the daemon's descriptors come back to their
-// baseline and its memory stays flat from round to round (its own /metrics).
+// baseline and its memory stays flat from round to round (its own /metrics). In
+// both modes: plain (DELETE <api>/<ClientId>) and ocpp (POST <api>/disconnect).
 #include <QHash>
+#include <QJsonArray>
+#include <QJsonDocument>
 #include <QScopeGuard>
 #include <QSignalSpy>
 #include <QTcpSocket>
 #include <QTest>
 #include <QWebSocket>
+#include <QWebSocketHandshakeOptions>
 
 #include <memory>
 #include <sys/socket.h>
@@ -31,13 +35,14 @@ namespace {
 const QString DaemonPath = QStringLiteral(WS2APID_PATH);
 
 constexpr int Rounds = 3;             // the first one warms the allocator up
-constexpr int ClientsPerRound = 1000;
+constexpr int ClientsPerRound = 800;
 constexpr int AtOnce = 100;           // churning connections open at the same time
 constexpr int GoodClients = 16;
 constexpr int ApiDecisionMs = 50;     // the API's delay on a connect request while churning
 constexpr int ApiMessageMs = 100;     // and on a churning client's message
 // RSS may grow this much over the rounds after the first. A leak of one session
-// (about 12 KiB held per client) per accepted connection would be ~18 MiB a round.
+// (about 12 KiB held per client) per accepted connection would be ~6.5 MiB a round
+// (550 of the 800 are accepted).
 constexpr qint64 RssGrowthBound = 4 << 20;
 
 enum class Stage { HalfHead, WhileApiDecides, After101, MessagesInFlight };
@@ -58,23 +63,57 @@ QByteArray textFrame(const QByteArray &payload)
     return out;
 }
 
-// The ClientId of a request to the API (/api/<id>), or empty.
-QByteArray clientIdOf(const RecordedRequest &request)
+// What the API sees of a client, in the mode under test.
+struct Wire
 {
-    return request.path.startsWith("/api/") ? request.path.mid(5) : QByteArray();
-}
+    bool ocpp = false;
+
+    QList<QPair<QByteArray, QByteArray>> upgradeHeaders() const
+    {
+        if (!ocpp)
+            return {};
+        return {{"Sec-WebSocket-Protocol", "ocpp1.6"}};
+    }
+    bool isConnect(const RecordedRequest &r) const { return ocpp ? r.path == "/api/connect" : r.method == "GET"; }
+    bool isMessage(const RecordedRequest &r) const
+    {
+        return ocpp ? r.path.startsWith("/api/call/") : r.method == "POST";
+    }
+    bool isNotice(const RecordedRequest &r) const { return ocpp ? r.path == "/api/disconnect" : r.method == "DELETE"; }
+    // Whose request it is (ocpp: the connect and disconnect bodies name it).
+    QByteArray clientIdOf(const RecordedRequest &r) const
+    {
+        if (!ocpp)
+            return r.path.startsWith("/api/") ? QByteArray::fromPercentEncoding(r.path.mid(5)) : QByteArray();
+        if (isConnect(r) || isNotice(r))
+            return QJsonDocument::fromJson('[' + r.body + ']').array().at(0).toString().toUtf8();
+        const QList<QByteArray> parts = r.path.split('/');  // "", api, call, Action, ClientId, MessageId
+        return parts.size() == 6 ? QByteArray::fromPercentEncoding(parts[4]) : QByteArray();
+    }
+    // A message (ocpp: a CALL with MessageId `tag`) and what answers it when the API
+    // echoes it.
+    QByteArray message(const QByteArray &tag) const
+    {
+        return ocpp ? R"([2,")" + tag + R"(","Heartbeat",{"tag":")" + tag + R"("}])" : tag;
+    }
+    QByteArray answer(const QByteArray &tag) const
+    {
+        return ocpp ? R"([3,")" + tag + R"(",{"tag":")" + tag + R"("}])" : tag;
+    }
+};
 
 // One connection that goes at its stage, with a reset or a FIN.
 class ChurnClient : public QObject
 {
     Q_OBJECT
 public:
-    ChurnClient(quint16 port, QByteArray id, Stage stage, bool reset)
-        : m_id(std::move(id))
+    ChurnClient(const Wire &wire, quint16 port, QByteArray id, Stage stage, bool reset)
+        : m_wire(wire)
+        , m_id(std::move(id))
         , m_stage(stage)
         , m_reset(reset)
     {
-        const QByteArray head = HttpProbe::upgrade('/' + m_id);
+        const QByteArray head = HttpProbe::upgrade('/' + m_id, wire.upgradeHeaders());
         connect(&m_socket, &QTcpSocket::connected, this, [this, head] {
             m_socket.write(m_stage == Stage::HalfHead ? head.left(head.size() / 2) : head);
         });
@@ -96,8 +135,8 @@ public:
     // The API has seen the request this client waits for: it goes now.
     void apiSaw(const RecordedRequest &request)
     {
-        if ((m_stage == Stage::WhileApiDecides && request.method == "GET")
-            || (m_stage == Stage::MessagesInFlight && request.method == "POST"))
+        if ((m_stage == Stage::WhileApiDecides && m_wire.isConnect(request))
+            || (m_stage == Stage::MessagesInFlight && m_wire.isMessage(request)))
             end();
     }
 
@@ -118,7 +157,7 @@ private:
         if (m_stage == Stage::MessagesInFlight) {
             QByteArray frames;
             for (int i = 0; i < MessagesInFlight; ++i)
-                frames += textFrame(m_id + " message " + QByteArray::number(i));
+                frames += textFrame(m_wire.message('m' + QByteArray::number(i)));
             m_socket.write(frames);  // one segment: the daemon reads both at once
         }
     }
@@ -148,6 +187,7 @@ private:
         end();
     }
 
+    const Wire &m_wire;
     QTcpSocket m_socket;
     QByteArray m_id;
     QByteArray m_in;
@@ -162,15 +202,23 @@ private:
 class GoodTraffic : public QObject
 {
 public:
+    explicit GoodTraffic(const Wire &wire)
+        : m_wire(wire)
+    {
+    }
+
     bool open(quint16 port)
     {
+        QWebSocketHandshakeOptions options;
+        if (m_wire.ocpp)
+            options.setSubprotocols({u"ocpp1.6"_s});
         for (int i = 0; i < GoodClients; ++i) {
             auto socket = std::make_unique<QWebSocket>();
             QWebSocket *s = socket.get();
             connect(s, &QWebSocket::textMessageReceived, this, [this, i](const QString &text) { echoed(i, text); });
             connect(s, &QWebSocket::disconnected, this, [this] { ++m_disconnected; });
             QSignalSpy connected(s, &QWebSocket::connected);
-            s->open(QUrl(u"ws://127.0.0.1:%1/good%2"_s.arg(port).arg(i)));
+            s->open(QUrl(u"ws://127.0.0.1:%1/good%2"_s.arg(port).arg(i)), options);
             if (!connected.wait(10000) && connected.isEmpty())
                 return false;
             m_sockets.push_back(std::move(socket));
@@ -198,20 +246,22 @@ private:
     {
         ++m_sent[i];
         ++m_outstanding;
-        m_sockets[i]->sendTextMessage(u"good%1 #%2"_s.arg(i).arg(m_sent[i]));
+        m_sockets[i]->sendTextMessage(QString::fromLatin1(m_wire.message(tag(i))));
     }
+    QByteArray tag(int i) const { return 'g' + QByteArray::number(i) + '-' + QByteArray::number(m_sent[i]); }
 
     void echoed(int i, const QString &text)
     {
         --m_outstanding;
         ++m_exchanged;
-        const QString expected = u"good%1 #%2"_s.arg(i).arg(m_sent[i]);
+        const QString expected = QString::fromLatin1(m_wire.answer(tag(i)));
         if (text != expected && m_problems.size() < 10)
             m_problems.append(u"got %1, expected %2"_s.arg(text, expected));
         if (m_running)
             send(i);
     }
 
+    const Wire &m_wire;
     std::vector<std::unique_ptr<QWebSocket>> m_sockets;
     std::vector<int> m_sent;
     int m_outstanding = 0;
@@ -236,15 +286,20 @@ class TestChurn : public QObject
 private Q_SLOTS:
     void init();
     void cleanup();
+    void churn_data();
     void churn();
+    void backWhileItsMessagesWait_data();
+    void backWhileItsMessagesWait();
 
 private:
-    static FakeReply reply(const RecordedRequest &request);
+    bool startDaemon(bool ocpp);
+    FakeReply reply(const RecordedRequest &request) const;
     void runRound(int round);
     void checkNotices();
     qint64 daemonVital(const QByteArray &name);
     void quiesce();
 
+    Wire m_wire;
     std::unique_ptr<FakeApi> m_api;
     std::unique_ptr<DaemonProcess> m_daemon;
     quint16 m_port = 0;
@@ -254,16 +309,17 @@ private:
 
 // Connect requests are accepted, after a while for churning clients, except those
 // whose ClientId ends in "-no"; messages are echoed (a churning client's later).
-FakeReply TestChurn::reply(const RecordedRequest &request)
+FakeReply TestChurn::reply(const RecordedRequest &request) const
 {
-    const QByteArray id = clientIdOf(request);
+    const QByteArray id = m_wire.clientIdOf(request);
     const bool churning = !id.startsWith("good");
     FakeReply reply;
-    if (request.method == "GET") {
-        reply.body = id.endsWith("-no") ? "no" : "ok";
-        reply.status = id.endsWith("-no") ? 403 : 200;
+    if (m_wire.isConnect(request)) {
+        const bool refused = id.endsWith("-no");
+        reply.status = refused ? 403 : 200;
+        reply.body = refused ? "no" : m_wire.ocpp ? "\"ok\"" : "ok";
         reply.delayMs = churning ? ApiDecisionMs : 0;
-    } else if (request.method == "POST") {
+    } else if (m_wire.isMessage(request)) {
         reply.body = request.body;
         reply.delayMs = churning ? ApiMessageMs : 0;
     } else {
@@ -275,16 +331,26 @@ FakeReply TestChurn::reply(const RecordedRequest &request)
 void TestChurn::init()
 {
     m_api = std::make_unique<FakeApi>();
-    m_api->setHandler(&TestChurn::reply);
+    m_api->setHandler([this](const RecordedRequest &request) { return reply(request); });
     connect(m_api.get(), &FakeApi::requestReceived, this, [this](const RecordedRequest &request) {
-        if (ChurnClient *client = m_waiting.value(clientIdOf(request)))
+        if (ChurnClient *client = m_waiting.value(m_wire.clientIdOf(request)))
             client->apiSaw(request);
     });
     QVERIFY(m_api->listen());
+}
+
+bool TestChurn::startDaemon(bool ocpp)
+{
+    m_wire.ocpp = ocpp;
+    QStringList arguments{u"--listen"_s, u"127.0.0.1:0"_s, u"--api"_s, m_api->url(u"/api"_s).toString(),
+                          u"--admin"_s, u"none"_s, u"--threads"_s, u"2"_s, u"--api-timeout"_s, u"5000"_s};
+    if (ocpp)
+        arguments += {u"--mode"_s, u"ocpp"_s};
     m_daemon = std::make_unique<DaemonProcess>(DaemonPath);
-    m_port = m_daemon->start({u"--listen"_s, u"127.0.0.1:0"_s, u"--api"_s, m_api->url(u"/api"_s).toString(),
-                              u"--admin"_s, u"none"_s, u"--threads"_s, u"2"_s, u"--api-timeout"_s, u"5000"_s});
-    QVERIFY2(m_port != 0, m_daemon->errorOutput().constData());
+    m_port = m_daemon->start(arguments);
+    if (m_port == 0)
+        qWarning("ws2apid did not start: %s", m_daemon->errorOutput().constData());
+    return m_port != 0;
 }
 
 void TestChurn::cleanup()
@@ -308,9 +374,18 @@ void TestChurn::quiesce()
     QTRY_COMPARE(m_api->openConnections(), 0);
 }
 
+void TestChurn::churn_data()
+{
+    QTest::addColumn<bool>("ocpp");
+    QTest::addRow("plain") << false;
+    QTest::addRow("ocpp") << true;
+}
+
 void TestChurn::churn()
 {
-    GoodTraffic good;
+    QFETCH(bool, ocpp);
+    QVERIFY(startDaemon(ocpp));
+    GoodTraffic good(m_wire);
     QVERIFY(good.open(m_port));
     QTRY_COMPARE(daemonVital("ws2api_connections"), qint64(GoodClients));
     quiesce();
@@ -370,7 +445,7 @@ void TestChurn::runRound(int round)
         QByteArray id = "r" + QByteArray::number(round) + '-' + StageNames[int(stage)] + '-'
                         + QByteArray::number(i) + (reset ? "-rst" : "-fin") + (refused ? "-no" : "");
         m_expected.insert(id, Expected{stage, !refused});
-        auto client = std::make_unique<ChurnClient>(m_port, id, stage, reset);
+        auto client = std::make_unique<ChurnClient>(m_wire, m_port, id, stage, reset);
         ChurnClient *c = client.get();
         if (stage == Stage::WhileApiDecides || stage == Stage::MessagesInFlight)
             m_waiting.insert(id, c);
@@ -400,7 +475,7 @@ void TestChurn::checkNotices()
     const auto notices = [this] {
         qsizetype n = 0;
         for (const RecordedRequest &r : m_api->requests())
-            n += r.method == "DELETE" && !clientIdOf(r).startsWith("good");
+            n += m_wire.isNotice(r) && !m_wire.clientIdOf(r).startsWith("good");
         return n;
     };
     QTRY_COMPARE_WITH_TIMEOUT(notices(), wanted, 20000);
@@ -416,16 +491,16 @@ void TestChurn::checkNotices()
     };
     QHash<QByteArray, Heard> heard;
     for (const RecordedRequest &r : m_api->requests()) {
-        const QByteArray id = QByteArray::fromPercentEncoding(clientIdOf(r));
+        const QByteArray id = m_wire.clientIdOf(r);
         if (id.startsWith("good"))
             continue;
         Heard &h = heard[id];
-        if (r.method == "GET") {
+        if (m_wire.isConnect(r)) {
             ++h.connects;
-        } else if (r.method == "POST") {
+        } else if (m_wire.isMessage(r)) {
             ++h.messages;
             h.messagesAfterNotice += h.notices;
-        } else if (r.method == "DELETE") {
+        } else if (m_wire.isNotice(r)) {
             ++h.notices;
             h.code = r.header("X-Close-Code");
             h.reason = QByteArray::fromPercentEncoding(r.header("X-Close-Reason"));
@@ -448,6 +523,76 @@ void TestChurn::checkNotices()
         QVERIFY2(h.messages == (stage == Stage::MessagesInFlight ? MessagesInFlight : 0), what.constData());
         QVERIFY2(h.messagesAfterNotice == 0, what.constData());
     }
+}
+
+// A station drops (a reset) with messages at the API and is back at once, as after
+// a network blip. The API must not be left believing it gone: what it hears last
+// about the ClientId, once the new connection is open, may not be the old one's
+// disconnect notice.
+void TestChurn::backWhileItsMessagesWait_data()
+{
+    churn_data();
+}
+
+void TestChurn::backWhileItsMessagesWait()
+{
+    QFETCH(bool, ocpp);
+    QVERIFY(startDaemon(ocpp));
+    const QByteArray id = "blip";
+    auto dropped = std::make_unique<ChurnClient>(m_wire, m_port, id, Stage::MessagesInFlight, true);
+    m_waiting.insert(id, dropped.get());
+    QSignalSpy droppedGone(dropped.get(), &ChurnClient::finished);
+    QTRY_COMPARE(droppedGone.size(), 1);
+    m_waiting.clear();
+    QVERIFY2(dropped->problem().isEmpty(), qPrintable(dropped->problem()));
+
+    QWebSocket back;
+    QSignalSpy connected(&back, &QWebSocket::connected);
+    QWebSocketHandshakeOptions options;
+    if (ocpp)
+        options.setSubprotocols({u"ocpp1.6"_s});
+    back.open(QUrl(u"ws://127.0.0.1:%1/%2"_s.arg(m_port).arg(QString::fromLatin1(id))), options);
+    QTRY_COMPARE(connected.size(), 1);
+    // The old connection's messages are answered (the API holds each a while), and
+    // its session ends; only then does the new one say goodbye.
+    const auto heard = [&] {
+        QList<RecordedRequest> about;
+        for (const RecordedRequest &r : m_api->requests()) {
+            if (m_wire.clientIdOf(r) == id)
+                about.append(r);
+        }
+        return about;
+    };
+    const auto messages = [&] {
+        const QList<RecordedRequest> about = heard();
+        return std::count_if(about.cbegin(), about.cend(), [&](const RecordedRequest &r) { return m_wire.isMessage(r); });
+    };
+    QTRY_COMPARE(messages(), qsizetype(MessagesInFlight));
+    // Both connect requests and the messages came to their outcome.
+    QTRY_VERIFY(daemonVital("ws2api_api_requests_total{outcome=\"ok\"}") >= 2 + MessagesInFlight);
+    back.close(QWebSocketProtocol::CloseCode(4000), u"bye"_s);
+    const auto goodbyes = [&] {
+        QList<QByteArray> codes;
+        for (const RecordedRequest &r : heard()) {
+            if (m_wire.isNotice(r))
+                codes.append(r.header("X-Close-Code"));
+        }
+        return codes;
+    };
+    QTRY_VERIFY(goodbyes().contains("4000"));
+    // Since the API accepted the new connection, it has heard nothing but its goodbye.
+    QList<RecordedRequest> about = heard();
+    qsizetype lastConnect = about.size() - 1;
+    while (lastConnect >= 0 && !m_wire.isConnect(about.at(lastConnect)))
+        --lastConnect;
+    QList<QByteArray> noticesSince;
+    for (qsizetype i = lastConnect + 1; i < about.size(); ++i) {
+        if (m_wire.isNotice(about.at(i)))
+            noticesSince.append(about.at(i).header("X-Close-Code"));
+    }
+    QEXPECT_FAIL("", "the old connection's notice (1006) waits for its messages and follows the new connect "
+                     "request; a fix needs ClientSession/Worker (see the report on issue 11)", Continue);
+    QCOMPARE(noticesSince, QList<QByteArray>{"4000"});
 }
 
 QTEST_GUILESS_MAIN(TestChurn)
