@@ -32,6 +32,13 @@ std::optional<ClientRegistry::Owner> ClientRegistry::find(const QByteArray &clie
     return *it;
 }
 
+bool ClientRegistry::heldByNewer(const QByteArray &clientId, quint64 session) const
+{
+    QMutexLocker lock(&m_mutex);
+    const auto it = m_owners.constFind(clientId);
+    return it != m_owners.cend() && it->session > session;
+}
+
 qsizetype ClientRegistry::size() const
 {
     QMutexLocker lock(&m_mutex);

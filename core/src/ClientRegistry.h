@@ -31,6 +31,10 @@ public:
     // Forgets `clientId` if it is still held by `session`.
     void release(const QByteArray &clientId, quint64 session);
     std::optional<Owner> find(const QByteArray &clientId) const;
+    // Whether a session newer than `session` holds `clientId` now: the API accepted
+    // another connection of that client after this one, so to the API this one was
+    // replaced (serials grow with every session, on every worker).
+    bool heldByNewer(const QByteArray &clientId, quint64 session) const;
     qsizetype size() const;
 
 private:
