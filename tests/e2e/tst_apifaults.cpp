@@ -27,7 +27,7 @@ using namespace ws2api::test;
 namespace {
 
 const QString DaemonPath = QStringLiteral(WS2APID_PATH);
-constexpr int ApiTimeoutMs = 600;
+constexpr int ApiTimeoutMs = 800;
 constexpr int MaxMessage = 4096;  // the daemon's cap on API response bodies too
 constexpr int FaultyMessages = 2;
 const QByteArray OverCap(2 * MaxMessage, 'a');
@@ -301,7 +301,8 @@ void TestApiFaults::checkBaseline(Gateway *g)
     QTRY_COMPARE(metric(g->port, "ws2api_connections"), 0);
     g->api.closeAllConnections();
     QTRY_COMPARE(g->api.openConnections(), 0);
-    QTRY_COMPARE_WITH_TIMEOUT(metric(g->port, "process_open_fds"), g->baselineFds, 15000);
+    // An upper bound for a loaded box and the sanitizers' pass, not a timing check.
+    QTRY_COMPARE_WITH_TIMEOUT(metric(g->port, "process_open_fds"), g->baselineFds, 30000);
     QCOMPARE(g->daemon.process().state(), QProcess::Running);
 }
 
@@ -443,6 +444,7 @@ void TestApiFaults::restartUnderTraffic()
     QTRY_COMPARE_WITH_TIMEOUT(outcomes() - before, qint64(Clients * PerBatch), 15000);
     const qint64 answered = outcomes(true) - answeredBefore;
     QVERIFY(answered > 0 && answered < Clients * PerBatch);
+    g->fault = {};  // the API behaves from its restart on
     QVERIFY(g->api.listen(apiPort));
     for (int i = 0; i < PerBatch; ++i) {
         for (int c = 0; c < Clients; ++c)

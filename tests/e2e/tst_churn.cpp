@@ -44,6 +44,15 @@ constexpr int ApiMessageMs = 100;     // and on a churning client's message
 // (about 12 KiB held per client) per accepted connection would be ~6.5 MiB a round
 // (550 of the 800 are accepted).
 constexpr qint64 RssGrowthBound = 4 << 20;
+// Under AddressSanitizer (the test command's second pass) freed memory waits in a
+// quarantine instead of being reused, so RSS grows by design: only descriptors count.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool RssIsMeaningful = false;
+#elif defined(__has_feature)
+constexpr bool RssIsMeaningful = !__has_feature(address_sanitizer) && !__has_feature(thread_sanitizer);
+#else
+constexpr bool RssIsMeaningful = true;
+#endif
 
 enum class Stage { HalfHead, WhileApiDecides, After101, MessagesInFlight };
 constexpr Stage Stages[] = {Stage::HalfHead, Stage::WhileApiDecides, Stage::After101, Stage::MessagesInFlight};
@@ -407,14 +416,14 @@ void TestChurn::churn()
             return;
         quiesce();
         // Lingering closes end as their peers have gone.
-        QTRY_COMPARE_WITH_TIMEOUT(daemonVital("process_open_fds"), baselineFds, 15000);
+        QTRY_COMPARE_WITH_TIMEOUT(daemonVital("process_open_fds"), baselineFds, 30000);
         const qint64 rss = daemonVital("process_resident_memory_bytes");
         QVERIFY(rss > 0);
         qInfo("round %d: RSS %.1f MiB, %d messages of the well-behaved clients", round, double(rss) / (1 << 20),
               good.exchanged());
         if (round == 0)
             warmRss = rss;
-        else
+        else if (RssIsMeaningful)
             QVERIFY2(rss - warmRss < RssGrowthBound,
                      qPrintable(u"RSS grew by %1 KiB since the first round"_s.arg((rss - warmRss) / 1024)));
     }
