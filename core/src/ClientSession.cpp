@@ -285,7 +285,11 @@ void ClientSession::finishIfDone()
     if (m_ended || m_socket || m_orderedInFlight || !m_ordered.empty() || m_unorderedInFlight > 0)
         return;
     m_ended = true;
-    if (m_notifyApi && m_worker->config().notifyDisconnect)
+    // A client back already, whose new connection the API accepted after this one
+    // went: to the API this one was replaced (no notice, as for a replaced one), and a
+    // notice now would follow the new connect request and make the client look gone.
+    if (m_notifyApi && m_worker->config().notifyDisconnect
+        && !m_worker->registry().heldByNewer(m_clientId, m_serial))
         m_worker->callApi(m_worker->mode().disconnectRequest(m_clientId, m_closeReason, m_closeCode),
                           m_worker, {});
     m_notifyApi = false;

@@ -599,8 +599,6 @@ void TestChurn::backWhileItsMessagesWait()
         if (m_wire.isNotice(about.at(i)))
             noticesSince.append(about.at(i).header("X-Close-Code"));
     }
-    QEXPECT_FAIL("", "the old connection's notice (1006) waits for its messages and follows the new connect "
-                     "request; a fix needs ClientSession/Worker (see the report on issue 11)", Continue);
     QCOMPARE(noticesSince, QList<QByteArray>{"4000"});
 }
 
