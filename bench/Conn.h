@@ -16,7 +16,9 @@ struct Conn
     static constexpr uint8_t RingSize = 8;
 
     // TlsHandshake only for wss:// targets, between Connecting and Upgrading.
-    enum class State : uint8_t { Idle, Connecting, TlsHandshake, Upgrading, Open, Done };
+    // Closing: --churn is closing it (after a close frame, until the server's answer;
+    // or on its way to an abrupt close); a reconnect follows.
+    enum class State : uint8_t { Idle, Connecting, TlsHandshake, Upgrading, Open, Closing, Done };
 
     // wss://: an SSL call that must be repeated when the socket is ready the other way.
     static constexpr uint8_t WriteWantsRead = 1;
@@ -32,7 +34,11 @@ struct Conn
     uint32_t nextSeq = 0;       // outstanding messages are nextSeq - ringCount ... nextSeq - 1
     uint8_t target = 0;         // index into LoadOptions::targets (fits in the padding)
     uint8_t tlsWants = 0;       // WriteWantsRead | ReadWantsWrite (in the padding too)
-    // Until the upgrade is answered, sentAt[0] holds when the connection was opened.
+    // --churn: 0 for the first attempt, n for the n-th reconnect (1 after 65535), which
+    // uses ClientId <prefix><id>.<n>. In the padding as well.
+    uint16_t generation = 0;
+    // Until the upgrade is answered, sentAt[0] holds when the connection was opened;
+    // while Closing, when the close began.
     int64_t sentAt[RingSize] = {};
     std::vector<uint8_t> rx;
     std::vector<uint8_t> tx;

@@ -130,6 +130,9 @@ void Engine::run()
 {
     epoll_event events[MaxEvents];
     const bool interval = m_options.mode == LoadOptions::Mode::Interval;
+    const bool churn = m_options.churnPerSecond > 0 && !m_conns.empty();
+    if (churn)
+        m_churnNextUs = churnTime(0);
     for (;;) {
         const int64_t now = nowUs();
         if (now >= m_clock.hardEndUs || s_stop.load(std::memory_order_relaxed))
@@ -139,9 +142,11 @@ void Engine::run()
         if (now < m_clock.windowEndUs) {
             if (interval)
                 busy = sendDue(now) || busy;
-        } else if (m_stats->outstanding.get() == 0 && m_openCursor == m_conns.size()) {
+        } else if (m_stats->outstanding.get() == 0 && m_openCursor == m_conns.size() && m_churnPending == 0) {
             break; // drained
         }
+        if (churn)
+            busy = churnStep(now) || busy;
         const int timeoutMs = int((nextWake(now, busy) - now + 999) / 1000);
         const int n = epoll_wait(m_epoll, events, MaxEvents, std::max(0, timeoutMs));
         for (int i = 0; i < n; ++i)
@@ -149,8 +154,11 @@ void Engine::run()
     }
     for (const Conn &c : m_conns) {
         if (c.state == Conn::State::Connecting || c.state == Conn::State::TlsHandshake
-            || c.state == Conn::State::Upgrading)
+            || c.state == Conn::State::Upgrading) {
             m_stats->notEstablished.add();
+            if (c.generation > 0)
+                m_stats->reconnectFailed.add();
+        }
     }
 }
 
@@ -165,7 +173,11 @@ int64_t Engine::nextWake(int64_t now, bool busy) const
         wake = std::min(wake, m_clock.windowEndUs);
         if (m_options.mode == LoadOptions::Mode::Interval && !m_conns.empty())
             wake = std::min(wake, slotTime(m_slotCycle, m_slotCursor));
+        if (m_churnNextUs > 0)
+            wake = std::min(wake, m_churnNextUs);
     }
+    if (!m_closing.empty())
+        wake = std::min(wake, m_closing.front().atUs);
     return std::max(wake, now);
 }
 
@@ -203,8 +215,12 @@ bool Engine::sendDue(int64_t now)
 
 void Engine::openConnection(Conn &c, int64_t now)
 {
-    m_stats->attempted.add();
-    m_stats->lastOpenUs = now;
+    if (c.generation == 0) {
+        m_stats->attempted.add();
+        m_stats->lastOpenUs = now;
+    } else {
+        m_stats->reconnectAttempted.add();
+    }
     c.sentAt[0] = now; // for the set-up time, until the upgrade is answered
     const int family = m_options.ipv6 ? AF_INET6 : AF_INET;
     c.fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -235,7 +251,7 @@ void Engine::connectFailed(Conn &c, int error, int64_t now)
 {
     m_stats->connectFailed.add();
     m_stats->connectErrors.add(error);
-    m_stats->lastSettledUs = now;
+    attemptSettled(c, false, now);
     closeConnection(c);
 }
 
@@ -249,12 +265,12 @@ void Engine::connected(Conn &c)
 void Engine::upgrade(Conn &c)
 {
     char key[KeyLength];
-    makeKey(m_keySeed, c.id, key);
+    makeKeyOf(c, key);
     char *request = reinterpret_cast<char *>(m_sendBuffer.data());
     const Target &target = m_options.targets[c.target];
     const size_t n = buildUpgradeRequest(request, m_sendBuffer.size(), target.basePath.c_str(),
-                                         m_options.idPrefix.c_str(), c.id, target.hostHeader.c_str(), key,
-                                         m_options.ocpp);
+                                         m_options.idPrefix.c_str(), c.id, c.generation,
+                                         target.hostHeader.c_str(), key, m_options.ocpp);
     c.state = Conn::State::Upgrading;
     watch(c, EPOLLIN);
     write(c, m_sendBuffer.data(), n);
@@ -312,6 +328,8 @@ void Engine::peerGone(Conn &c, int64_t now)
 {
     if (c.state == Conn::State::Upgrading)
         return handshakeFailed(c, &m_stats->handshakeEof, 0, now);
+    if (c.state == Conn::State::Closing)
+        return closeConnection(c); // the end of our own churn close
     m_stats->closedByServer.add();
     m_stats->closeCodes.add(1006); // gone without a close frame
     closeConnection(c);
@@ -332,7 +350,7 @@ void Engine::received(Conn &c, size_t n, int64_t now)
     size_t used = 0;
     if (c.state == Conn::State::Upgrading)
         used = handshake(c, data, size, now);
-    if (c.state == Conn::State::Open)
+    if (c.state == Conn::State::Open || c.state == Conn::State::Closing)
         used += frames(c, data + used, size - used, now);
     if (c.state == Conn::State::Done)
         return;
@@ -349,7 +367,7 @@ size_t Engine::handshake(Conn &c, const uint8_t *data, size_t size, int64_t now)
 {
     using Result = UpgradeResponse::Result;
     char key[KeyLength];
-    makeKey(m_keySeed, c.id, key);
+    makeKeyOf(c, key);
     const UpgradeResponse r = parseUpgradeResponse(
         std::string_view(reinterpret_cast<const char *>(data), size), std::string_view(key, KeyLength),
         m_options.ocpp, MaxResponseHead);
@@ -372,12 +390,9 @@ size_t Engine::handshake(Conn &c, const uint8_t *data, size_t size, int64_t now)
         break;
     }
     c.state = Conn::State::Open;
-    m_stats->setup.record(now - c.sentAt[0]);
+    attemptSettled(c, true, now);
     c.sentAt[0] = 0;
-    m_stats->established.add();
-    ++m_stats->establishedByTarget[c.target];
     m_stats->openNow.add();
-    m_stats->lastSettledUs = now;
     if (m_options.mode == LoadOptions::Mode::Ceiling && now < m_clock.windowEndUs)
         sendMessage(c, now);
     return r.headSize;
@@ -391,7 +406,7 @@ void Engine::handshakeFailed(Conn &c, Counter *reason, int status, int64_t now)
         reason->add();
     else
         m_stats->handshakeStatus.add(status);
-    m_stats->lastSettledUs = now;
+    attemptSettled(c, false, now);
     closeConnection(c);
 }
 
@@ -497,8 +512,34 @@ void Engine::watch(Conn &c, uint32_t events)
     c.events = events;
 }
 
+// An attempt got its 101 or failed: the ramp's figures for a first attempt, the
+// reconnect figures for the others (--churn).
+void Engine::attemptSettled(Conn &c, bool established, int64_t now)
+{
+    if (c.generation == 0) {
+        m_stats->lastSettledUs = now;
+        if (established) {
+            m_stats->setup.record(now - c.sentAt[0]);
+            m_stats->established.add();
+            ++m_stats->establishedByTarget[c.target];
+        }
+        return;
+    }
+    if (established) {
+        m_stats->reconnectSetup.record(now - c.sentAt[0]);
+        m_stats->reconnected.add();
+    } else {
+        m_stats->reconnectFailed.add();
+    }
+    if (m_churnPending > 0)
+        --m_churnPending;
+}
+
+// A connection that was Closing (--churn) is reconnected at the loop's next step, not
+// here: this may run in the middle of reading it.
 void Engine::closeConnection(Conn &c)
 {
+    const bool churned = c.state == Conn::State::Closing;
     if (SSL *ssl = tlsOf(c)) {
         SSL_free(ssl); // no close_notify: the socket goes now anyway
         m_ssl[localIndex(c)] = nullptr;
@@ -511,11 +552,14 @@ void Engine::closeConnection(Conn &c)
         m_stats->openNow.add(-1);
     c.state = Conn::State::Done;
     c.events = 0;
+    c.fragmentOpcode = 0;
     while (c.ringCount > 0)
         pop(c, Outcome::Lost, 0);
     std::vector<uint8_t>().swap(c.rx);
     std::vector<uint8_t>().swap(c.tx);
     std::vector<uint8_t>().swap(c.fragment);
+    if (churned)
+        m_reconnectQueue.push_back(uint32_t(localIndex(c)));
 }
 
 void Engine::closeAll()

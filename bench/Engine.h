@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdint>
 #include <ctime>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -96,6 +97,16 @@ struct ThreadStats
     Counter sent, received, answered, mismatched, unexpected, lost, skipped, outstanding, callErrors;
     Counter sentInWindow, answeredInWindow;
     Counter slow; // answered after more than SlowReplyUs (for the progress lines)
+    // --churn. Closes the generator chose (clean: close frame 1000; abrupt: reset) and
+    // clean ones the server did not answer in time (then reset); dead connections
+    // (closed by the server, or a failed attempt) opened again in their turn.
+    Counter churnClean, churnAbrupt, churnCloseTimeouts, churnReopened;
+    // Attempts after the first, those that got their 101, those that failed (also in
+    // the failure counters above, which count every attempt).
+    Counter reconnectAttempted, reconnected, reconnectFailed;
+    // Messages outstanding when the generator closed their connection (not lost), and
+    // replies that still arrived while it was closing.
+    Counter churnAbandoned, churnLateReplies;
 
     // Read only after the loop has stopped.
     CountMap connectErrors, handshakeStatus, closeCodes;
@@ -103,6 +114,7 @@ struct ThreadStats
     std::array<uint64_t, MaxTargets> establishedByTarget{};
     Histogram rtt;   // messages sent inside the measure window
     Histogram setup; // connect() to the 101, per established connection
+    Histogram reconnectSetup; // the same for reconnects (--churn)
     char tlsSession[96] = {}; // the first wss connection's protocol, cipher, group, key
     int64_t lastOpenUs = 0;    // when the last connection attempt started
     int64_t lastSettledUs = 0; // when the last attempt was established or failed
@@ -139,7 +151,7 @@ public:
     void closeAll();
 
 private:
-    enum class Outcome { Answered, Mismatched, Lost, CallError };
+    enum class Outcome { Answered, Mismatched, Lost, CallError, Abandoned };
 
     uint32_t globalIndex(size_t local) const { return uint32_t(local) * uint32_t(m_count) + uint32_t(m_index); }
     size_t localIndex(const Conn &c) const { return c.id / uint32_t(m_count); }
@@ -174,6 +186,18 @@ private:
     void flush(Conn &c);
     void watch(Conn &c, uint32_t events);
     void closeConnection(Conn &c);
+    void attemptSettled(Conn &c, bool established, int64_t now);
+
+    // --churn (EngineChurn.cpp).
+    int64_t churnTime(uint64_t event) const;
+    bool churnStep(int64_t now);
+    bool churnDue(int64_t now);
+    void churnNext(int64_t now);
+    void churnClose(Conn &c, bool clean, int64_t now);
+    void abortConnection(Conn &c);
+    void closeTimeouts(int64_t now);
+    void reconnect(Conn &c, int64_t now);
+    void makeKeyOf(const Conn &c, char *key) const;
 
     // wss:// (EngineTls.cpp): the same steps over the connection's SSL object.
     void startTls(Conn &c);
@@ -205,6 +229,19 @@ private:
     std::vector<uint8_t> m_readBuffer; // one per loop: sockets are read into it
     std::vector<uint8_t> m_sendBuffer; // one frame is built here, then written
     std::vector<uint8_t> m_padding;    // the message filler, position-dependent
+    // --churn: this loop's events are number m_churnEvents, m_churnEvents + 1, ...; the
+    // next victim is found from m_churnCursor on.
+    uint64_t m_churnEvents = 0;
+    int64_t m_churnNextUs = 0; // when the next event is due; 0: no churn
+    size_t m_churnCursor = 0;
+    size_t m_churnPending = 0; // churned or reopened, reconnect not yet settled
+    std::vector<uint32_t> m_reconnectQueue; // closed while Closing: reconnect next step
+    struct ClosingDeadline
+    {
+        uint32_t local;
+        int64_t atUs;
+    };
+    std::deque<ClosingDeadline> m_closing; // clean closes in the order begun
 };
 
 } // namespace loadgen

@@ -62,10 +62,16 @@ bool Engine::frame(Conn &c, uint8_t opcode, bool fin, const uint8_t *payload, si
         }
         return c.state != Conn::State::Done;
     case ws::Ping:
+        if (c.state == Conn::State::Closing)
+            return true; // our close frame is out: nothing more goes after it
         return sendControl(c, ws::Pong, payload, size);
     case ws::Pong:
         return true;
     case ws::Close: {
+        if (c.state == Conn::State::Closing) {
+            closeConnection(c); // the answer to our churn close
+            return false;
+        }
         const int code = size >= 2 ? int(payload[0]) << 8 | payload[1] : 1005;
         m_stats->closedByServer.add();
         m_stats->closeCodes.add(code);
@@ -85,6 +91,10 @@ bool Engine::frame(Conn &c, uint8_t opcode, bool fin, const uint8_t *payload, si
 void Engine::message(Conn &c, const uint8_t *payload, size_t size, int64_t now)
 {
     m_stats->received.add();
+    if (c.state == Conn::State::Closing) {
+        m_stats->churnLateReplies.add(); // its message was counted as abandoned
+        return;
+    }
     if (c.ringCount == 0) {
         m_stats->unexpected.add();
         return;
@@ -157,6 +167,9 @@ void Engine::pop(Conn &c, Outcome outcome, int64_t now)
         break;
     case Outcome::CallError:
         m_stats->callErrors.add();
+        break;
+    case Outcome::Abandoned:
+        m_stats->churnAbandoned.add();
         break;
     }
 }

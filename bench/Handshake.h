@@ -33,15 +33,21 @@ inline void makeKey(uint64_t secret, uint32_t id, char *out)
 }
 
 // Writes the GET request into out; returns its length, or 0 if it does not fit.
+// The path ends in the ClientId: <idPrefix><id> for a connection's first attempt,
+// <idPrefix><id>.<generation> for its reconnects under --churn (each a new ClientId).
 // protocol: the subprotocol to offer, or empty for none.
 inline size_t buildUpgradeRequest(char *out, size_t capacity, const char *basePath, const char *idPrefix,
-                                  uint32_t id, const char *host, const char *key, std::string_view protocol)
+                                  uint32_t id, unsigned generation, const char *host, const char *key,
+                                  std::string_view protocol)
 {
+    char suffix[16] = "";
+    if (generation > 0)
+        std::snprintf(suffix, sizeof suffix, ".%u", generation);
     const int n = std::snprintf(out, capacity,
-                                "GET %s%s%u HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n"
+                                "GET %s%s%u%s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n"
                                 "Connection: Upgrade\r\nSec-WebSocket-Key: %.*s\r\n"
                                 "Sec-WebSocket-Version: 13\r\n%s%.*s%s\r\n",
-                                basePath, idPrefix, id, host, int(KeyLength), key,
+                                basePath, idPrefix, id, suffix, host, int(KeyLength), key,
                                 protocol.empty() ? "" : "Sec-WebSocket-Protocol: ", int(protocol.size()),
                                 protocol.empty() ? "" : protocol.data(), protocol.empty() ? "" : "\r\n");
     return n > 0 && size_t(n) < capacity ? size_t(n) : 0;

@@ -52,6 +52,11 @@ and measures the replies. Loopback targets only.
   --threads N           event loops per process, each with its share (default 1)
   --procs N             processes, each with its share of the connections and its
                         own open-file limit; one merged report (default 1)
+  --churn PER_SECOND    during the measure window, close this many connections a
+                        second (in turn; every other one with a close frame 1000, the
+                        rest reset), and reconnect each at once with a new ClientId
+                        <prefix><i>.<n>; messages outstanding at the close count as
+                        abandoned, not lost (default 0: no churn)
   --help                this text
 )";
 
@@ -211,7 +216,7 @@ bool addPids(const char *arg, LoadOptions *out)
 
 enum OptionId {
     OptUrl = 1000, OptConnections, OptRamp, OptInterval, OptMode, OptDuration, OptProgress, OptSize,
-    OptSources, OptPid, OptIdPrefix, OptBinary, OptExpect, OptOcpp, OptThreads, OptProcs, OptCa, OptHelp,
+    OptSources, OptPid, OptIdPrefix, OptBinary, OptExpect, OptOcpp, OptThreads, OptProcs, OptCa, OptChurn, OptHelp,
 };
 
 constexpr option LongOptions[] = {
@@ -232,6 +237,7 @@ constexpr option LongOptions[] = {
     {"threads", required_argument, nullptr, OptThreads},
     {"procs", required_argument, nullptr, OptProcs},
     {"ca", required_argument, nullptr, OptCa},
+    {"churn", required_argument, nullptr, OptChurn},
     {"help", no_argument, nullptr, OptHelp},
     {nullptr, 0, nullptr, 0},
 };
@@ -277,6 +283,9 @@ bool applyNumber(int id, const char *arg, LoadOptions *out)
             return fail("--procs %s: expected 1..64", arg);
         out->procs = int(n);
         return true;
+    case OptChurn:
+        return parseSeconds(arg, 0, 100000, &out->churnPerSecond)
+            || fail("--churn %s: expected 0..100000 connections per second", arg);
     }
     return fail("%s: unknown option", arg ? arg : "?");
 }

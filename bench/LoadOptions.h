@@ -58,6 +58,9 @@ struct LoadOptions
     // wss:// targets: empty, the server's certificate is not checked (a loopback
     // bench with a throwaway certificate); otherwise the PEM CA file it must chain to.
     std::string caFile;
+    // Connections closed and reconnected per second, over all of them, during the
+    // measure window (0: none); see Engine's churn.
+    double churnPerSecond = 0;
 
     bool isOcpp() const { return !ocpp.empty(); }
     bool anyTls() const;
@@ -69,6 +72,10 @@ struct LoadOptions
 
 // The drain after the measure window: replies still due get this long to arrive.
 constexpr double DrainSeconds = 5;
+
+// --churn: how long a clean close waits for the server's close frame before the
+// connection is reset instead.
+constexpr int64_t ChurnCloseTimeoutUs = 3'000'000;
 
 // A reply later than this counts as slow in the progress lines: the hold target's p99.
 constexpr int64_t SlowReplyUs = 20'000;

@@ -133,6 +133,8 @@ void addSetup(Fields &f, const LoadOptions &o)
     f.add("procs", uint64_t(o.procs));
     f.add("threads", uint64_t(o.threads));
     f.add("sources", uint64_t(o.sources));
+    if (o.churnPerSecond > 0)
+        f.add("churn_per_s", o.churnPerSecond, 3);
 }
 
 void addConnections(Fields &f, const LoadOptions &o, const Totals &t, const RunClock &clock)
@@ -177,6 +179,22 @@ void addConnections(Fields &f, const LoadOptions &o, const Totals &t, const RunC
     f.add("conn_setup_max_ms", ms(t.setup.max()), 3);
 }
 
+// --churn: what the generator closed and reopened, and how the reconnects went.
+void addChurn(Fields &f, const Totals &t)
+{
+    f.add("conn_churned", t.churnClean + t.churnAbrupt);
+    f.add("conn_churn_clean", t.churnClean);
+    f.add("conn_churn_abrupt", t.churnAbrupt);
+    f.add("conn_churn_close_timeouts", t.churnCloseTimeouts);
+    f.add("conn_churn_reopened", t.churnReopened);
+    f.add("conn_reconnect_attempted", t.reconnectAttempted);
+    f.add("conn_reconnected", t.reconnected);
+    f.add("conn_reconnect_failed", t.reconnectFailed);
+    f.add("conn_reconnect_setup_p50_ms", ms(t.reconnectSetup.percentile(50)), 3);
+    f.add("conn_reconnect_setup_p99_ms", ms(t.reconnectSetup.percentile(99)), 3);
+    f.add("conn_reconnect_setup_max_ms", ms(t.reconnectSetup.max()), 3);
+}
+
 void addMessages(Fields &f, const Totals &t, const RunClock &clock, int64_t endUs)
 {
     // An interrupted run measured only until it stopped.
@@ -189,6 +207,10 @@ void addMessages(Fields &f, const Totals &t, const RunClock &clock, int64_t endU
     f.add("msgs_callerror", t.callErrors);
     f.add("msgs_unexpected", t.unexpected);
     f.add("msgs_skipped_backlog", t.skipped);
+    if (t.churnClean + t.churnAbrupt > 0) {
+        f.add("msgs_churn_abandoned", t.churnAbandoned);
+        f.add("msgs_churn_late_replies", t.churnLateReplies);
+    }
     f.add("window_s", window, 3);
     f.add("window_sent_per_s", perSecond(t.sentInWindow, window), 1);
     f.add("window_answered_per_s", perSecond(t.answeredInWindow, window), 1);
@@ -250,6 +272,15 @@ Totals sumStats(std::span<const ThreadStats> stats)
         t.sentInWindow += s.sentInWindow.get();
         t.answeredInWindow += s.answeredInWindow.get();
         t.callErrors += s.callErrors.get();
+        t.churnClean += s.churnClean.get();
+        t.churnAbrupt += s.churnAbrupt.get();
+        t.churnCloseTimeouts += s.churnCloseTimeouts.get();
+        t.churnReopened += s.churnReopened.get();
+        t.reconnectAttempted += s.reconnectAttempted.get();
+        t.reconnected += s.reconnected.get();
+        t.reconnectFailed += s.reconnectFailed.get();
+        t.churnAbandoned += s.churnAbandoned.get();
+        t.churnLateReplies += s.churnLateReplies.get();
         for (size_t i = 0; i < t.establishedByTarget.size(); ++i)
             t.establishedByTarget[i] += s.establishedByTarget[i];
         t.connectErrors.merge(s.connectErrors);
@@ -258,6 +289,7 @@ Totals sumStats(std::span<const ThreadStats> stats)
         t.tlsFailures.merge(s.tlsFailures);
         t.rtt.merge(s.rtt);
         t.setup.merge(s.setup);
+        t.reconnectSetup.merge(s.reconnectSetup);
         if (t.tlsSession.empty())
             t.tlsSession.assign(s.tlsSession, strnlen(s.tlsSession, sizeof s.tlsSession));
         t.lastOpenUs = std::max(t.lastOpenUs, s.lastOpenUs);
@@ -270,7 +302,11 @@ void printProgress(std::span<const ThreadStats> stats, const RunClock &clock, in
 {
     uint64_t attempted = 0, established = 0, open = 0, failed = 0, sent = 0, answered = 0;
     uint64_t outstanding = 0, lost = 0, mismatched = 0, slow = 0;
+    uint64_t churned = 0, reconnected = 0, reconnectFailed = 0;
     for (const ThreadStats &s : stats) {
+        churned += s.churnClean.get() + s.churnAbrupt.get();
+        reconnected += s.reconnected.get();
+        reconnectFailed += s.reconnectFailed.get();
         slow += s.slow.get();
         attempted += s.attempted.get();
         established += s.established.get();
@@ -283,16 +319,21 @@ void printProgress(std::span<const ThreadStats> stats, const RunClock &clock, in
         mismatched += s.mismatched.get();
     }
     const double span = seconds(now - last->atUs);
+    char churn[96] = "";
+    if (churned + reconnected + reconnectFailed > 0)
+        std::snprintf(churn, sizeof churn, " | churned %llu reconnected %llu failed %llu",
+                      (unsigned long long)churned, (unsigned long long)reconnected,
+                      (unsigned long long)reconnectFailed);
     const char *phase = now < clock.windowStartUs ? "ramp" : now < clock.windowEndUs ? "hold" : "drain";
     std::fprintf(stderr,
                  "[%6.1fs %-5s] conns %llu/%llu up, %llu open, %llu failed | sent %llu (%.0f/s) "
-                 "answered %llu (%.0f/s) outstanding %llu lost %llu mismatched %llu | over %lld ms: %llu\n",
+                 "answered %llu (%.0f/s) outstanding %llu lost %llu mismatched %llu | over %lld ms: %llu%s\n",
                  seconds(now - clock.startUs), phase, (unsigned long long)established,
                  (unsigned long long)attempted, (unsigned long long)open, (unsigned long long)failed,
                  (unsigned long long)sent, perSecond(sent - last->sent, span), (unsigned long long)answered,
                  perSecond(answered - last->answered, span), (unsigned long long)outstanding,
                  (unsigned long long)lost, (unsigned long long)mismatched,
-                 (long long)(SlowReplyUs / 1000), (unsigned long long)(slow - last->slow));
+                 (long long)(SlowReplyUs / 1000), (unsigned long long)(slow - last->slow), churn);
     *last = {now, sent, answered, slow};
 }
 
@@ -302,6 +343,8 @@ void printReport(const LoadOptions &options, const RunClock &clock, int64_t endU
     Fields f;
     addSetup(f, options);
     addConnections(f, options, totals, clock);
+    if (options.churnPerSecond > 0)
+        addChurn(f, totals);
     addMessages(f, totals, clock, endUs);
     if (options.pids.size() == 1) {
         f.add("daemon_pid", uint64_t(options.pids[0]));

@@ -20,9 +20,12 @@ struct Totals
     uint64_t closedByServer = 0, protocolErrors = 0, notEstablished = 0;
     uint64_t sent = 0, received = 0, answered = 0, mismatched = 0, unexpected = 0, lost = 0;
     uint64_t skipped = 0, sentInWindow = 0, answeredInWindow = 0, callErrors = 0;
+    uint64_t churnClean = 0, churnAbrupt = 0, churnCloseTimeouts = 0, churnReopened = 0;
+    uint64_t reconnectAttempted = 0, reconnected = 0, reconnectFailed = 0;
+    uint64_t churnAbandoned = 0, churnLateReplies = 0;
     CountMap connectErrors, handshakeStatus, closeCodes, tlsFailures;
     std::array<uint64_t, MaxTargets> establishedByTarget{};
-    Histogram rtt, setup;
+    Histogram rtt, setup, reconnectSetup;
     std::string tlsSession; // one loop's first wss connection: all share the context
     int64_t lastOpenUs = 0, lastSettledUs = 0;
 };
