@@ -269,7 +269,8 @@ void Engine::upgrade(Conn &c)
     char *request = reinterpret_cast<char *>(m_sendBuffer.data());
     const Target &target = m_options.targets[c.target];
     const size_t n = buildUpgradeRequest(request, m_sendBuffer.size(), target.basePath.c_str(),
-                                         m_options.idPrefix.c_str(), c.id, c.generation,
+                                         m_options.idPrefix.c_str(), c.id,
+                                         m_options.churnSameIds ? 0u : unsigned(c.generation),
                                          target.hostHeader.c_str(), key, m_options.ocpp);
     c.state = Conn::State::Upgrading;
     watch(c, EPOLLIN);

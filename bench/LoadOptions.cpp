@@ -57,6 +57,8 @@ and measures the replies. Loopback targets only.
                         rest reset), and reconnect each at once with a new ClientId
                         <prefix><i>.<n>; messages outstanding at the close count as
                         abandoned, not lost (default 0: no churn)
+  --churn-ids new|same  new: each reconnect a new ClientId (default); same: the
+                        connection's own <prefix><i> again
   --help                this text
 )";
 
@@ -216,7 +218,7 @@ bool addPids(const char *arg, LoadOptions *out)
 
 enum OptionId {
     OptUrl = 1000, OptConnections, OptRamp, OptInterval, OptMode, OptDuration, OptProgress, OptSize,
-    OptSources, OptPid, OptIdPrefix, OptBinary, OptExpect, OptOcpp, OptThreads, OptProcs, OptCa, OptChurn, OptHelp,
+    OptSources, OptPid, OptIdPrefix, OptBinary, OptExpect, OptOcpp, OptThreads, OptProcs, OptCa, OptChurn, OptChurnIds, OptHelp,
 };
 
 constexpr option LongOptions[] = {
@@ -238,6 +240,7 @@ constexpr option LongOptions[] = {
     {"procs", required_argument, nullptr, OptProcs},
     {"ca", required_argument, nullptr, OptCa},
     {"churn", required_argument, nullptr, OptChurn},
+    {"churn-ids", required_argument, nullptr, OptChurnIds},
     {"help", no_argument, nullptr, OptHelp},
     {nullptr, 0, nullptr, 0},
 };
@@ -323,6 +326,11 @@ bool applyOption(int id, const char *arg, LoadOptions *out)
         if (std::strcmp(arg, "ocpp1.6") != 0 && std::strcmp(arg, "ocpp2.0.1") != 0 && std::strcmp(arg, "ocpp2.1") != 0)
             return fail("--ocpp %s: expected ocpp1.6, ocpp2.0.1 or ocpp2.1", arg);
         out->ocpp = arg;
+        return true;
+    case OptChurnIds:
+        if (std::strcmp(arg, "new") != 0 && std::strcmp(arg, "same") != 0)
+            return fail("--churn-ids %s: expected new or same", arg);
+        out->churnSameIds = std::strcmp(arg, "same") == 0;
         return true;
     case OptCa:
         if (*arg == '\0')

@@ -61,6 +61,8 @@ struct LoadOptions
     // Connections closed and reconnected per second, over all of them, during the
     // measure window (0: none); see Engine's churn.
     double churnPerSecond = 0;
+    // Reconnects take a new ClientId <prefix><i>.<n> (the default), or reuse <prefix><i>.
+    bool churnSameIds = false;
 
     bool isOcpp() const { return !ocpp.empty(); }
     bool anyTls() const;

@@ -133,8 +133,10 @@ void addSetup(Fields &f, const LoadOptions &o)
     f.add("procs", uint64_t(o.procs));
     f.add("threads", uint64_t(o.threads));
     f.add("sources", uint64_t(o.sources));
-    if (o.churnPerSecond > 0)
+    if (o.churnPerSecond > 0) {
         f.add("churn_per_s", o.churnPerSecond, 3);
+        f.text("churn_ids", o.churnSameIds ? "same" : "new");
+    }
 }
 
 void addConnections(Fields &f, const LoadOptions &o, const Totals &t, const RunClock &clock)
