@@ -268,6 +268,29 @@ private Q_SLOTS:
         QCOMPARE(requestsWithMethod(t, "POST").size(), 3);
     }
 
+    // A message as one frame up to --max-message (1 MiB by default) arrives whole:
+    // QWebSocket takes a frame's payload only once all of it is there, so the
+    // transport must read that far ahead. (It stopped at 256 KiB: a 600 KiB frame
+    // waited for bytes that were never read, and the client was dropped.)
+    void largeSingleFrameMessageArrives()
+    {
+        TestProxy t;
+        QCOMPARE(t.config.maxMessage, qint64(1024 * 1024));
+        QVERIFY(t.start());
+        auto client = t.connectClient(QStringLiteral("/big"));
+        QVERIFY(client);
+        client->setOutgoingFrameSize(1024 * 1024);
+        QSignalSpy binaries(client.get(), &QWebSocket::binaryMessageReceived);
+        QByteArray message(600 * 1024, '\0');
+        for (qsizetype i = 0; i < message.size(); ++i)
+            message[i] = char(i * 7);
+        client->sendBinaryMessage(message);
+        QTRY_COMPARE_WITH_TIMEOUT(binaries.size(), 1, 20000);
+        QCOMPARE(binaries.first().first().toByteArray(), message);
+        QCOMPARE(requestsWithMethod(t, "POST").size(), 1);
+        QCOMPARE(client->state(), QAbstractSocket::ConnectedState);
+    }
+
     void oversizedMessageClosesWith1009()
     {
         TestProxy t;

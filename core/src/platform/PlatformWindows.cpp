@@ -32,7 +32,7 @@ ProcessVitals processVitals()
     if (::GetProcessHandleCount(self, &handles))
         vitals.openFiles = qint64(handles);
     PROCESS_MEMORY_COUNTERS memory = {};
-    if (::K32GetProcessMemoryInfo(self, &memory, sizeof memory))
+    if (::GetProcessMemoryInfo(self, &memory, sizeof memory))
         vitals.residentBytes = qint64(memory.WorkingSetSize);
     FILETIME created, exited, kernel, user;
     if (::GetProcessTimes(self, &created, &exited, &kernel, &user)) {

@@ -5,6 +5,7 @@
 #include <QSocketNotifier>
 #include <QVariant>
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 
@@ -18,8 +19,11 @@ namespace ws2api {
 namespace {
 // What one read takes at most (four TLS records), into one buffer per thread.
 constexpr qint64 ReadChunk = 64 * 1024;
-// Unconsumed input beyond this stops reading until the owner catches up.
+// Unconsumed input beyond this stops reading until the owner catches up (but see
+// readAheadLimit()).
 constexpr qint64 ReadAheadLimit = 256 * 1024;
+// The longest WebSocket frame header: 2 bytes, 8 of length, 4 of mask.
+constexpr qint64 MaxFrameHeader = 14;
 // Unsent output beyond this stops reading too: a client that sends pings (or anything
 // else with an answer) and does not read the answers is held back by its own TCP
 // window instead of filling our memory.
@@ -210,7 +214,7 @@ QVariant AcceptedSocket::socketOption(SocketOption)
 
 void AcceptedSocket::setReadBufferSize(qint64)
 {
-    // Reading is bounded by ReadAheadLimit, whatever the owner asks.
+    // Reading is bounded by readAheadLimit(), whatever the owner asks.
 }
 
 qint64 AcceptedSocket::readData(char *data, qint64 maxSize)
@@ -365,9 +369,20 @@ void AcceptedSocket::readAvailable()
         peerEnded();
 }
 
+// QWebSocket takes a frame's payload only once all of it has arrived: after the
+// upgrade, there is room for the largest frame --max-message allows (the frame check
+// refuses a larger one with 1009 before it takes that room), or a client's large
+// message would wait for bytes that are never read.
+qint64 AcceptedSocket::readAheadLimit() const
+{
+    if (m_frameCheck == FrameCheck::Off)
+        return ReadAheadLimit;
+    return std::max<qint64>(ReadAheadLimit, qint64(m_maxMessage) + MaxFrameHeader);
+}
+
 bool AcceptedSocket::wantsToRead() const
 {
-    return unconsumed() < ReadAheadLimit && bytesToWrite() < WriteBehindLimit
+    return unconsumed() < readAheadLimit() && bytesToWrite() < WriteBehindLimit
         && m_frameCheck != FrameCheck::Violated;
 }
 

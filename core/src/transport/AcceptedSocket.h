@@ -103,6 +103,7 @@ private:
     // the frame check holds back).
     qint64 unconsumed() const { return m_in.size() - m_inPos; }
     qint64 pending() const { return unconsumed() - m_unvouched; }
+    qint64 readAheadLimit() const;
     bool wantsToRead() const;
     void resumeReading();
     void checkFrames(QByteArrayView arrived);
