@@ -20,6 +20,7 @@
 
 #include "HttpProbe.h"
 #include "TestPki.h"
+#include "ClientFrames.h"
 #include "TestProxy.h"
 
 using namespace ws2api;
@@ -29,40 +30,6 @@ namespace {
 
 constexpr qint64 MaxMessage = 4096;  // --max-message of every proxy here
 const QByteArray Marker = "EVIL";    // in every bad frame's payload; the API must never see it
-constexpr char Key[4] = {'\x5a', '\x13', '\xc7', '\x01'};
-
-// A frame's header: first byte `b0`, the length in the form `lengthBytes` asks (0:
-// seven bits, 2 or 8 more; -1: the fewest), masked unless `masked` is off.
-QByteArray header(quint8 b0, quint64 length, int lengthBytes = -1, bool masked = true)
-{
-    if (lengthBytes < 0)
-        lengthBytes = length < 126 ? 0 : length <= 0xffff ? 2 : 8;
-    QByteArray out(1, char(b0));
-    const char maskBit = masked ? char(0x80) : char(0);
-    if (lengthBytes == 0) {
-        out.append(char(maskBit | char(length)));
-    } else {
-        out.append(char(maskBit | (lengthBytes == 2 ? 126 : 127)));
-        for (int i = lengthBytes - 1; i >= 0; --i)
-            out.append(char(length >> (8 * i)));
-    }
-    if (masked)
-        out.append(Key, 4);
-    return out;
-}
-
-QByteArray frame(quint8 b0, const QByteArray &payload, bool masked = true)
-{
-    QByteArray out = header(b0, quint64(payload.size()), -1, masked);
-    for (qsizetype i = 0; i < payload.size(); ++i)
-        out.append(masked ? char(payload[i] ^ Key[i % 4]) : payload[i]);
-    return out;
-}
-
-QByteArray closePayload(quint16 code, const QByteArray &reason = {})
-{
-    return QByteArray(1, char(code >> 8)) + char(code & 0xff) + reason;
-}
 
 // The code of the first close frame among the server's (unmasked) frames; 0 for none,
 // -1 when there is a close frame without a code.
@@ -160,20 +127,20 @@ private Q_SLOTS:
         QTest::addColumn<QByteArray>("bad");
         QTest::addColumn<int>("code");
 
-        QTest::addRow("unmasked text") << frame(0x81, Marker, false) << 1002;
-        QTest::addRow("unmasked binary") << frame(0x82, Marker, false) << 1002;
-        QTest::addRow("length 2^63") << header(0x82, quint64(1) << 63) + Marker << 1002;
-        QTest::addRow("length 2^64-1") << header(0x82, ~quint64(0)) + Marker << 1002;
-        QTest::addRow("16-bit length under 126") << header(0x82, 4, 2) + Marker << 1002;
-        QTest::addRow("64-bit length under 65536") << header(0x82, 4, 8) + Marker << 1002;
-        QTest::addRow("length 2^40") << header(0x82, quint64(1) << 40) + Marker << 1009;
+        QTest::addRow("unmasked text") << clientFrame(0x81, Marker, false) << 1002;
+        QTest::addRow("unmasked binary") << clientFrame(0x82, Marker, false) << 1002;
+        QTest::addRow("length 2^63") << frameHeader(0x82, quint64(1) << 63) + Marker << 1002;
+        QTest::addRow("length 2^64-1") << frameHeader(0x82, ~quint64(0)) + Marker << 1002;
+        QTest::addRow("16-bit length under 126") << frameHeader(0x82, 4, 2) + Marker << 1002;
+        QTest::addRow("64-bit length under 65536") << frameHeader(0x82, 4, 8) + Marker << 1002;
+        QTest::addRow("length 2^40") << frameHeader(0x82, quint64(1) << 40) + Marker << 1009;
         QTest::addRow("one byte over --max-message")
-            << frame(0x82, Marker + QByteArray(MaxMessage + 1 - Marker.size(), 'x')) << 1009;
+            << clientFrame(0x82, Marker + QByteArray(MaxMessage + 1 - Marker.size(), 'x')) << 1009;
         QTest::addRow("fragments over --max-message")
-            << frame(0x02, Marker + QByteArray(MaxMessage / 2, 'x')) + frame(0x80, QByteArray(MaxMessage / 2, 'x'))
+            << clientFrame(0x02, Marker + QByteArray(MaxMessage / 2, 'x')) + clientFrame(0x80, QByteArray(MaxMessage / 2, 'x'))
             << 1009;
         const auto badText = [](const char *name, const QByteArray &bytes) {
-            QTest::addRow("text: %s", name) << frame(0x81, Marker + bytes) << 1007;
+            QTest::addRow("text: %s", name) << clientFrame(0x81, Marker + bytes) << 1007;
         };
         badText("0xff", "\xff");
         badText("overlong slash", "\xc0\xaf");
@@ -183,24 +150,24 @@ private Q_SLOTS:
         badText("lone continuation byte", "\x80");
         badText("cut short at its end", "\xe2\x82");
         QTest::addRow("text: invalid in a later fragment")
-            << frame(0x01, Marker + "\xe2\x82") + frame(0x80, "\x28") << 1007;
-        QTest::addRow("stray continuation") << frame(0x80, Marker) << 1002;
-        QTest::addRow("text inside a fragmented message") << frame(0x01, Marker) + frame(0x81, Marker) << 1002;
-        QTest::addRow("binary inside a fragmented message") << frame(0x02, Marker) + frame(0x82, Marker) << 1002;
-        QTest::addRow("ping of 126 bytes") << frame(0x89, Marker + QByteArray(122, 'p')) << 1002;
-        QTest::addRow("close of 126 bytes") << frame(0x88, closePayload(1000, Marker + QByteArray(120, 'r')))
+            << clientFrame(0x01, Marker + "\xe2\x82") + clientFrame(0x80, "\x28") << 1007;
+        QTest::addRow("stray continuation") << clientFrame(0x80, Marker) << 1002;
+        QTest::addRow("text inside a fragmented message") << clientFrame(0x01, Marker) + clientFrame(0x81, Marker) << 1002;
+        QTest::addRow("binary inside a fragmented message") << clientFrame(0x02, Marker) + clientFrame(0x82, Marker) << 1002;
+        QTest::addRow("ping of 126 bytes") << clientFrame(0x89, Marker + QByteArray(122, 'p')) << 1002;
+        QTest::addRow("close of 126 bytes") << clientFrame(0x88, closePayload(1000, Marker + QByteArray(120, 'r')))
                                             << 1002;
-        QTest::addRow("fragmented ping") << frame(0x09, Marker) + frame(0x80, Marker) << 1002;
-        QTest::addRow("fragmented close") << frame(0x08, closePayload(1000, Marker)) << 1002;
-        QTest::addRow("RSV1") << frame(0xc1, Marker) << 1002;
-        QTest::addRow("RSV2") << frame(0xa1, Marker) << 1002;
-        QTest::addRow("RSV3") << frame(0x91, Marker) << 1002;
+        QTest::addRow("fragmented ping") << clientFrame(0x09, Marker) + clientFrame(0x80, Marker) << 1002;
+        QTest::addRow("fragmented close") << clientFrame(0x08, closePayload(1000, Marker)) << 1002;
+        QTest::addRow("RSV1") << clientFrame(0xc1, Marker) << 1002;
+        QTest::addRow("RSV2") << clientFrame(0xa1, Marker) << 1002;
+        QTest::addRow("RSV3") << clientFrame(0x91, Marker) << 1002;
         for (const int opcode : {0x3, 0x4, 0x5, 0x6, 0x7, 0xb, 0xc, 0xd, 0xe, 0xf})
-            QTest::addRow("opcode 0x%x", opcode) << frame(quint8(0x80 | opcode), Marker) << 1002;
+            QTest::addRow("opcode 0x%x", opcode) << clientFrame(quint8(0x80 | opcode), Marker) << 1002;
         for (const int code : {0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535})
-            QTest::addRow("close code %d", code) << frame(0x88, closePayload(quint16(code), Marker)) << 1002;
-        QTest::addRow("close payload of one byte") << frame(0x88, "E") << 1002;
-        QTest::addRow("close reason not UTF-8") << frame(0x88, closePayload(4000, Marker + "\xff")) << 1007;
+            QTest::addRow("close code %d", code) << clientFrame(0x88, closePayload(quint16(code), Marker)) << 1002;
+        QTest::addRow("close payload of one byte") << clientFrame(0x88, "E") << 1002;
+        QTest::addRow("close reason not UTF-8") << clientFrame(0x88, closePayload(4000, Marker + "\xff")) << 1007;
     }
 
     void abuseIsAnsweredWithItsCode()
@@ -222,7 +189,7 @@ private Q_SLOTS:
             QCOMPARE(abuser.status(), 101);
             const qsizetype headEnd = abuser.raw().indexOf("\r\n\r\n") + 4;
             // A sound message first, in the same write: it is the client's, and arrives.
-            abuser.socket()->write(frame(0x81, "fine") + bad + frame(0x81, Marker + " after"));
+            abuser.socket()->write(clientFrame(0x81, "fine") + bad + clientFrame(0x81, Marker + " after"));
             good.send(QStringLiteral("during"));
             QTRY_VERIFY(abuser.closed());
             QCOMPARE(closeCodeIn(abuser.raw().mid(headEnd)), code);
@@ -265,7 +232,7 @@ private Q_SLOTS:
         QTRY_VERIFY(in.contains("\r\n\r\n"));
         QVERIFY(in.startsWith("HTTP/1.1 101"));
         const qsizetype headEnd = in.indexOf("\r\n\r\n") + 4;
-        abuser.write(frame(0x81, "fine") + frame(0x81, Marker, false));
+        abuser.write(clientFrame(0x81, "fine") + clientFrame(0x81, Marker, false));
         QTRY_VERIFY(closed);
         QCOMPARE(closeCodeIn(in.mid(headEnd)), 1002);
         QTRY_COMPARE(requestsFor(t, "DELETE", "/abuser").size(), 1);
@@ -293,7 +260,7 @@ private Q_SLOTS:
         QTRY_VERIFY(client.finished());
         QCOMPARE(client.status(), 101);
         const qsizetype headEnd = client.raw().indexOf("\r\n\r\n") + 4;
-        client.socket()->write(frame(0x81, "fine") + frame(0x88, closePayload(quint16(code), "bye")));
+        client.socket()->write(clientFrame(0x81, "fine") + clientFrame(0x88, closePayload(quint16(code), "bye")));
         QTRY_COMPARE(requestsFor(t, "DELETE", "/closer").size(), 1);
         // The frame check lets these through; Qt itself refuses them (ClientSession
         // would have to answer such a close frame itself).
@@ -365,7 +332,7 @@ private:
 
         QByteArray pings;
         while (pings.size() < 64 * 1024)
-            pings += frame(0x89, QByteArray(125, 'p'));
+            pings += clientFrame(0x89, QByteArray(125, 'p'));
         qint64 sent = 0;
         qsizetype at = 0;
         bool heldBack = false;

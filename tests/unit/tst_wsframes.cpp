@@ -3,49 +3,16 @@
 // and byte by byte, and must give the same verdict.
 #include <QTest>
 
+#include "ClientFrames.h"
 #include "ws/ClientFrameChecker.h"
 
 using namespace ws2api;
+using namespace ws2api::test;
 using Status = ClientFrameChecker::Status;
 
 Q_DECLARE_METATYPE(ClientFrameChecker::Status)
 
 namespace {
-
-constexpr char Key[4] = {'\x37', '\xfa', '\x21', '\x3d'};
-
-// A frame's header: first byte `b0` (FIN, RSV1-3, opcode), the length in the form
-// `lengthBytes` asks (0: seven bits, 2 or 8 more), the mask key unless `masked` is off.
-QByteArray header(quint8 b0, quint64 length, int lengthBytes = -1, bool masked = true)
-{
-    if (lengthBytes < 0)
-        lengthBytes = length < 126 ? 0 : length <= 0xffff ? 2 : 8;
-    QByteArray out(1, char(b0));
-    const char maskBit = masked ? char(0x80) : char(0);
-    if (lengthBytes == 0) {
-        out.append(char(maskBit | char(length)));
-    } else {
-        out.append(char(maskBit | (lengthBytes == 2 ? 126 : 127)));
-        for (int i = lengthBytes - 1; i >= 0; --i)
-            out.append(char(length >> (8 * i)));
-    }
-    if (masked)
-        out.append(Key, 4);
-    return out;
-}
-
-QByteArray frame(quint8 b0, const QByteArray &payload, bool masked = true)
-{
-    QByteArray out = header(b0, quint64(payload.size()), -1, masked);
-    for (qsizetype i = 0; i < payload.size(); ++i)
-        out.append(masked ? char(payload[i] ^ Key[i % 4]) : payload[i]);
-    return out;
-}
-
-QByteArray closePayload(quint16 code, const QByteArray &reason = {})
-{
-    return QByteArray(1, char(code >> 8)) + char(code & 0xff) + reason;
-}
 
 struct Verdict
 {
@@ -60,7 +27,7 @@ Verdict verdict(const ClientFrameChecker &checker)
     return {checker.status(), checker.closeCode(), checker.vouched(), checker.fed()};
 }
 
-const QByteArray Good = frame(0x81, "hello") + frame(0x82, QByteArray(3, '\0'));
+const QByteArray Good = clientFrame(0x81, "hello") + clientFrame(0x82, QByteArray(3, '\0'));
 
 } // namespace
 
@@ -86,58 +53,58 @@ private Q_SLOTS:
                                       << qint64(Good.size());
         };
         ok("text and binary", Good);
-        ok("empty frames", frame(0x81, {}) + frame(0x82, {}) + frame(0x89, {}) + frame(0x8a, {}));
-        ok("fragmented text", frame(0x01, "hel") + frame(0x00, "l") + frame(0x80, "o"));
+        ok("empty frames", clientFrame(0x81, {}) + clientFrame(0x82, {}) + clientFrame(0x89, {}) + clientFrame(0x8a, {}));
+        ok("fragmented text", clientFrame(0x01, "hel") + clientFrame(0x00, "l") + clientFrame(0x80, "o"));
         ok("control frames inside a fragmented message",
-           frame(0x01, "a") + frame(0x89, "p") + frame(0x8a, "q") + frame(0x80, "b"));
-        ok("UTF-8 split across fragments", frame(0x01, "\xe2\x82") + frame(0x80, "\xac"));
-        ok("UTF-8 at its limits", frame(0x81, "\x7f\xc2\x80\xdf\xbf\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80"
+           clientFrame(0x01, "a") + clientFrame(0x89, "p") + clientFrame(0x8a, "q") + clientFrame(0x80, "b"));
+        ok("UTF-8 split across fragments", clientFrame(0x01, "\xe2\x82") + clientFrame(0x80, "\xac"));
+        ok("UTF-8 at its limits", clientFrame(0x81, "\x7f\xc2\x80\xdf\xbf\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80"
                                                "\xf0\x90\x80\x80\xf4\x8f\xbf\xbf"));
-        ok("binary need not be UTF-8", frame(0x82, "\xff\xfe\xc0\xaf"));
-        ok("16-bit length", frame(0x82, QByteArray(126, 'x')));
-        ok("64-bit length", frame(0x82, QByteArray(65536, 'x')));
-        ok("125-byte ping", frame(0x89, QByteArray(125, 'p')));
-        ok("message of exactly the limit", frame(0x01, "12345678") + frame(0x80, "12345678"), 16);
-        QTest::addRow("incomplete header") << Good + header(0x81, 300).left(3) << qint64(1 << 20) << Status::Ok
+        ok("binary need not be UTF-8", clientFrame(0x82, "\xff\xfe\xc0\xaf"));
+        ok("16-bit length", clientFrame(0x82, QByteArray(126, 'x')));
+        ok("64-bit length", clientFrame(0x82, QByteArray(65536, 'x')));
+        ok("125-byte ping", clientFrame(0x89, QByteArray(125, 'p')));
+        ok("message of exactly the limit", clientFrame(0x01, "12345678") + clientFrame(0x80, "12345678"), 16);
+        QTest::addRow("incomplete header") << Good + frameHeader(0x81, 300).left(3) << qint64(1 << 20) << Status::Ok
                                            << 0 << qint64(Good.size());
         for (const quint16 code : {1000, 1001, 1003, 1007, 1011, 1012, 1014, 3000, 4999}) {
-            QTest::addRow("close %d", code) << Good + frame(0x88, closePayload(code, "bye")) + "junk after it"
+            QTest::addRow("close %d", code) << Good + clientFrame(0x88, closePayload(code, "bye")) + "junk after it"
                                             << qint64(1 << 20) << Status::Closed << 0 << qint64(-1);
         }
-        QTest::addRow("close without a code") << Good + frame(0x88, {}) << qint64(1 << 20) << Status::Closed << 0
+        QTest::addRow("close without a code") << Good + clientFrame(0x88, {}) << qint64(1 << 20) << Status::Closed << 0
                                               << qint64(-1);
 
-        refused("unmasked", frame(0x81, "hi", false), 1002);
-        refused("RSV1", frame(0xc1, "hi"), 1002);
-        refused("RSV2", frame(0xa1, "hi"), 1002);
-        refused("RSV3", frame(0x91, "hi"), 1002);
+        refused("unmasked", clientFrame(0x81, "hi", false), 1002);
+        refused("RSV1", clientFrame(0xc1, "hi"), 1002);
+        refused("RSV2", clientFrame(0xa1, "hi"), 1002);
+        refused("RSV3", clientFrame(0x91, "hi"), 1002);
         for (const int opcode : {0x3, 0x7, 0xb, 0xf})
-            QTest::addRow("opcode %x", opcode) << Good + frame(quint8(0x80 | opcode), "x") << qint64(1 << 20)
+            QTest::addRow("opcode %x", opcode) << Good + clientFrame(quint8(0x80 | opcode), "x") << qint64(1 << 20)
                                                << Status::Violation << 1002 << qint64(Good.size());
-        refused("ping over 125 bytes", frame(0x89, QByteArray(126, 'p')), 1002);
-        refused("close over 125 bytes", frame(0x88, closePayload(1000, QByteArray(124, 'r'))), 1002);
-        refused("fragmented ping", frame(0x09, "p"), 1002);
-        refused("fragmented close", frame(0x08, closePayload(1000)), 1002);
-        refused("stray continuation", frame(0x80, "x"), 1002);
+        refused("ping over 125 bytes", clientFrame(0x89, QByteArray(126, 'p')), 1002);
+        refused("close over 125 bytes", clientFrame(0x88, closePayload(1000, QByteArray(124, 'r'))), 1002);
+        refused("fragmented ping", clientFrame(0x09, "p"), 1002);
+        refused("fragmented close", clientFrame(0x08, closePayload(1000)), 1002);
+        refused("stray continuation", clientFrame(0x80, "x"), 1002);
         // The first fragment passed: only the offending frame is held back.
         QTest::addRow("text inside a fragmented message")
-            << Good + frame(0x01, "a") + frame(0x81, "b") << qint64(1 << 20) << Status::Violation << 1002
-            << qint64(Good.size() + frame(0x01, "a").size());
+            << Good + clientFrame(0x01, "a") + clientFrame(0x81, "b") << qint64(1 << 20) << Status::Violation << 1002
+            << qint64(Good.size() + clientFrame(0x01, "a").size());
         QTest::addRow("binary inside a fragmented message")
-            << Good + frame(0x02, "a") + frame(0x82, "b") << qint64(1 << 20) << Status::Violation << 1002
-            << qint64(Good.size() + frame(0x02, "a").size());
-        refused("length with its top bit set", header(0x82, quint64(1) << 63) + "x", 1002);
-        refused("length 2^64-1", header(0x82, ~quint64(0)) + "x", 1002);
-        refused("16-bit length under 126", header(0x82, 5, 2) + "xxxxx", 1002);
-        refused("64-bit length under 65536", header(0x82, 5, 8) + "xxxxx", 1002);
-        refused("message over the limit", frame(0x81, QByteArray(17, 'x')), 1009, 16);
-        refused("huge length", header(0x82, quint64(1) << 40), 1009);
-        refused("close with one byte", frame(0x88, "x"), 1002);
+            << Good + clientFrame(0x02, "a") + clientFrame(0x82, "b") << qint64(1 << 20) << Status::Violation << 1002
+            << qint64(Good.size() + clientFrame(0x02, "a").size());
+        refused("length with its top bit set", frameHeader(0x82, quint64(1) << 63) + "x", 1002);
+        refused("length 2^64-1", frameHeader(0x82, ~quint64(0)) + "x", 1002);
+        refused("16-bit length under 126", frameHeader(0x82, 5, 2) + "xxxxx", 1002);
+        refused("64-bit length under 65536", frameHeader(0x82, 5, 8) + "xxxxx", 1002);
+        refused("message over the limit", clientFrame(0x81, QByteArray(17, 'x')), 1009, 16);
+        refused("huge length", frameHeader(0x82, quint64(1) << 40), 1009);
+        refused("close with one byte", clientFrame(0x88, "x"), 1002);
 
         // Inside a payload, the offending byte and what follows are held back.
         const qint64 textStart = Good.size() + 6;
         const auto badText = [&](const char *name, const QByteArray &payload, int at) {
-            QTest::addRow("text %s", name) << Good + frame(0x81, payload) + Good << qint64(1 << 20)
+            QTest::addRow("text %s", name) << Good + clientFrame(0x81, payload) + Good << qint64(1 << 20)
                                            << Status::Violation << 1007 << textStart + at;
         };
         badText("0xff", "ab\xff", 2);
@@ -153,26 +120,26 @@ private Q_SLOTS:
             QByteArray payload(40, 'a');
             payload[at] = '\xff';
             QTest::addRow("text 0xff at %d of an ASCII run", at)
-                << Good + frame(0x81, payload) + Good << qint64(1 << 20) << Status::Violation << 1007
+                << Good + clientFrame(0x81, payload) + Good << qint64(1 << 20) << Status::Violation << 1007
                 << textStart + at;
             const QByteArray mixed = QByteArray(at, 'b') + "\xc3\xa9" + QByteArray(30, 'c') + "\xe2\x82";
             QTest::addRow("text cut short after %d ASCII, a sequence and a run", at)
-                << Good + frame(0x81, mixed) << qint64(1 << 20) << Status::Violation << 1007
+                << Good + clientFrame(0x81, mixed) << qint64(1 << 20) << Status::Violation << 1007
                 << textStart + mixed.size() - 1;
         }
-        ok("long ASCII runs around sequences", frame(0x81, QByteArray(37, 'x') + "\xc3\xa9" + QByteArray(21, 'y')
+        ok("long ASCII runs around sequences", clientFrame(0x81, QByteArray(37, 'x') + "\xc3\xa9" + QByteArray(21, 'y')
                                                            + "\xf0\x9f\x98\x80" + QByteArray(17, 'z')));
         QTest::addRow("text cut short by an empty last fragment")
-            << Good + frame(0x01, "\xe2") + frame(0x80, {}) << qint64(1 << 20) << Status::Violation << 1007
+            << Good + clientFrame(0x01, "\xe2") + clientFrame(0x80, {}) << qint64(1 << 20) << Status::Violation << 1007
             << qint64(Good.size() + 7);
         for (const quint16 code : {0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535}) {
-            QTest::addRow("close code %d", code) << Good + frame(0x88, closePayload(code)) << qint64(1 << 20)
+            QTest::addRow("close code %d", code) << Good + clientFrame(0x88, closePayload(code)) << qint64(1 << 20)
                                                  << Status::Violation << 1002 << textStart + 1;
         }
-        QTest::addRow("close reason not UTF-8") << Good + frame(0x88, closePayload(4000, "ok\xff"))
+        QTest::addRow("close reason not UTF-8") << Good + clientFrame(0x88, closePayload(4000, "ok\xff"))
                                                 << qint64(1 << 20) << Status::Violation << 1007
                                                 << textStart + 4;
-        QTest::addRow("close reason cut short") << Good + frame(0x88, closePayload(4000, "\xc3"))
+        QTest::addRow("close reason cut short") << Good + clientFrame(0x88, closePayload(4000, "\xc3"))
                                                 << qint64(1 << 20) << Status::Violation << 1007
                                                 << textStart + 2;
     }
@@ -222,10 +189,10 @@ private Q_SLOTS:
     void violationStays()
     {
         ClientFrameChecker checker(1 << 20);
-        QCOMPARE(checker.feed(frame(0x81, "a", false)), Status::Violation);
+        QCOMPARE(checker.feed(clientFrame(0x81, "a", false)), Status::Violation);
         QCOMPARE(checker.feed(Good), Status::Violation);
         QCOMPARE(checker.vouched(), quint64(0));
-        QCOMPARE(checker.fed(), quint64(frame(0x81, "a", false).size() + Good.size()));
+        QCOMPARE(checker.fed(), quint64(clientFrame(0x81, "a", false).size() + Good.size()));
     }
 };
 
