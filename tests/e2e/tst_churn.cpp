@@ -26,6 +26,7 @@
 #include "FakeApi.h"
 #include "HttpProbe.h"
 #include "MetricsScrape.h"
+#include "Sanitizers.h"
 
 using namespace Qt::Literals::StringLiterals;
 using namespace ws2api::test;
@@ -44,15 +45,6 @@ constexpr int ApiMessageMs = 100;     // and on a churning client's message
 // (about 12 KiB held per client) per accepted connection would be ~6.5 MiB a round
 // (550 of the 800 are accepted).
 constexpr qint64 RssGrowthBound = 4 << 20;
-// Under AddressSanitizer (the test command's second pass) freed memory waits in a
-// quarantine instead of being reused, so RSS grows by design: only descriptors count.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool RssIsMeaningful = false;
-#elif defined(__has_feature)
-constexpr bool RssIsMeaningful = !__has_feature(address_sanitizer) && !__has_feature(thread_sanitizer);
-#else
-constexpr bool RssIsMeaningful = true;
-#endif
 
 enum class Stage { HalfHead, WhileApiDecides, After101, MessagesInFlight };
 constexpr Stage Stages[] = {Stage::HalfHead, Stage::WhileApiDecides, Stage::After101, Stage::MessagesInFlight};

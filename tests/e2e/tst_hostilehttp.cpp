@@ -16,6 +16,7 @@
 #include "FakeApi.h"
 #include "HostileClients.h"
 #include "HttpProbe.h"
+#include "Sanitizers.h"
 
 using namespace Qt::Literals::StringLiterals;
 using namespace ws2api::test;
@@ -23,13 +24,6 @@ using namespace ws2api::test;
 namespace {
 
 const QString DaemonPath = QStringLiteral(WS2APID_PATH);
-// A sanitizer keeps freed memory in quarantine, so RSS says nothing about leaks there
-// (LeakSanitizer does); descriptors are checked all the same.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool RssMeaningful = false;
-#else
-constexpr bool RssMeaningful = true;
-#endif
 constexpr int HandshakeTimeoutMs = 1000;  // the daemon's, short for the test
 constexpr int MaxMessage = 64 * 1024;
 constexpr int GoodClients = 12;
@@ -159,7 +153,7 @@ private:
         const qint64 after = rss(m_plain);
         qInfo("%s: RSS %.1f MiB after the warm-up, %.1f MiB after %d more rounds; holding the attack "
               "cost up to %.1f MiB", name, double(warm) / MiB, double(after) / MiB, rounds, double(cost) / MiB);
-        if (RssMeaningful)
+        if (RssIsMeaningful)
             QVERIFY2(after - warm <= bound, qPrintable(u"RSS grew by %1 KiB (bound %2 KiB)"_s
                                                        .arg((after - warm) / 1024).arg(bound / 1024)));
     }
@@ -433,7 +427,7 @@ private Q_SLOTS:
               "its RSS up %.1f MiB", count, double(count * one.size()) / MiB, answered,
               double(attacker.bytesToWrite()) / MiB, double(held) / MiB);
         QVERIFY(!allTaken);  // 48 MiB of requests, and their answers, cannot all fit in kernel buffers
-        if (RssMeaningful)
+        if (RssIsMeaningful)
             QVERIFY2(held < 8 * MiB, qPrintable(u"RSS grew by %1 KiB"_s.arg(held / 1024)));
         exercise("pipeline" + QByteArray::number(++m_round));
         attacker.abort();
@@ -511,7 +505,7 @@ private Q_SLOTS:
                 warm = rss(ocpp);
         }
         const qint64 grown = rss(ocpp) - warm;
-        if (RssMeaningful)
+        if (RssIsMeaningful)
             QVERIFY2(grown <= 2 * MiB, qPrintable(u"RSS grew by %1 KiB"_s.arg(grown / 1024)));
     }
 };
