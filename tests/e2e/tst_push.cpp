@@ -6,6 +6,7 @@
 #include <QWebSocket>
 
 #include "HttpProbe.h"
+#include "MetricsScrape.h"
 #include "TestProxy.h"
 
 #include <sys/socket.h>
@@ -251,17 +252,7 @@ private Q_SLOTS:
     {
         TestProxy t;
         QVERIFY(t.start());
-        const auto sample = [&t](const QByteArray &name) {
-            HttpProbe metrics(t.pushPort(), HttpProbe::request("GET", "/metrics"));
-            if (!QTest::qWaitFor([&] { return metrics.finished(); }, 10000))
-                return -1.0;
-            const QByteArray text = metrics.body();
-            const qsizetype at = text.indexOf("\n" + name + ' ');
-            if (at < 0)
-                return -1.0;
-            const qsizetype end = text.indexOf('\n', at + 1);
-            return text.mid(at + name.size() + 2, end - at - name.size() - 2).toDouble();
-        };
+        const auto sample = [&t](const QByteArray &name) { return scrapeMetrics(t.pushPort()).value(name, -1); };
         const double before = sample("process_open_fds");
         QVERIFY(before > 0);
         std::vector<std::unique_ptr<QWebSocket>> clients;

@@ -20,6 +20,7 @@
 
 #include "ClientFrames.h"
 #include "HttpProbe.h"
+#include "MetricsScrape.h"
 #include "Sanitizers.h"
 #include "TestPki.h"
 #include "TestProxy.h"
@@ -57,17 +58,9 @@ int closeCodeIn(QByteArray frames)
     return 0;
 }
 
-qint64 metric(quint16 port, QByteArrayView name)
+qint64 metric(quint16 port, const QByteArray &name)
 {
-    HttpProbe probe(port, HttpProbe::request("GET", "/metrics"));
-    if (!QTest::qWaitFor([&] { return probe.finished(); }, 5000))
-        return -1;
-    const QList<QByteArray> lines = probe.body().split('\n');
-    for (const QByteArray &line : lines) {
-        if (line.startsWith(name) && line.size() > name.size() && line[name.size()] == ' ')
-            return qint64(line.mid(name.size() + 1).toDouble());
-    }
-    return -1;
+    return metricValue(port, name).value_or(-1);
 }
 
 // A client that behaves, connected before the abuse: every message it sends is echoed.

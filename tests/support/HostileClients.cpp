@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "MetricsScrape.h"
+
 namespace ws2api::test {
 
 TrickleCrowd::TrickleCrowd(quint16 port, int count, QByteArray prefix, QByteArray trickle,
@@ -118,14 +120,7 @@ qint64 MetricsReader::value(QByteArrayView series)
 
 qint64 MetricsReader::valueIn(const QByteArray &text, QByteArrayView series)
 {
-    for (const QByteArray &line : text.split('\n')) {
-        if (line.startsWith(series) && line.size() > series.size() && line.at(series.size()) == ' ') {
-            bool ok = false;
-            const double value = line.mid(series.size() + 1).trimmed().toDouble(&ok);
-            return ok ? qint64(value) : -1;
-        }
-    }
-    return -1;
+    return qint64(parseMetrics(text).value(series.toByteArray(), -1));
 }
 
 } // namespace ws2api::test

@@ -11,8 +11,13 @@ QHash<QByteArray, double> scrapeMetrics(quint16 port, int timeoutMs)
     HttpProbe probe(port, HttpProbe::request("GET", "/metrics", {}, {{"Connection", "close"}}));
     if (!QTest::qWaitFor([&] { return probe.finished(); }, timeoutMs) || probe.status() != 200)
         return {};
+    return parseMetrics(probe.body());
+}
+
+QHash<QByteArray, double> parseMetrics(const QByteArray &text)
+{
     QHash<QByteArray, double> samples;
-    const QList<QByteArray> lines = probe.body().split('\n');
+    const QList<QByteArray> lines = text.split('\n');
     for (const QByteArray &line : lines) {
         if (line.isEmpty() || line.startsWith('#'))
             continue;

@@ -12,6 +12,9 @@ namespace ws2api::test {
 // Empty when no 200 came.
 QHash<QByteArray, double> scrapeMetrics(quint16 port, int timeoutMs = 10000);
 
+// The samples of a /metrics text, by their full name as above.
+QHash<QByteArray, double> parseMetrics(const QByteArray &text);
+
 // One sample of a fresh scrape; nullopt when it could not be read.
 std::optional<qint64> metricValue(quint16 port, const QByteArray &name);
 
