@@ -52,6 +52,7 @@ const Field Fields[] = {
     atRestart<&ProxyConfig::adminName>("admin"_L1),
     atRestart<&ProxyConfig::adminGroup>("admin-group"_L1),
     atRestart<&ProxyConfig::apiPoolSize>("api-connections"_L1),
+    atRestart<&ProxyConfig::apiPipeline>("api-pipeline"_L1),
     // Each worker's QWebSocketServer takes it once, when it is made.
     atRestart<&ProxyConfig::handshakeTimeoutMs>("handshake-timeout"_L1),
     atRestart<&ProxyConfig::subprotocols>("subprotocols"_L1),

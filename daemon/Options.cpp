@@ -223,6 +223,15 @@ bool setApiConnections(const QString &value, ParsedOptions *out, QString *why)
     return true;
 }
 
+bool setApiPipeline(const QString &value, ParsedOptions *out, QString *why)
+{
+    qint64 n = 0;
+    if (!parseNumber(value, 1, 64, u"requests"_s, &n, why))
+        return false;
+    out->config.apiPipeline = int(n);
+    return true;
+}
+
 bool setCallTimeout(const QString &value, ParsedOptions *out, QString *why)
 {
     qint64 s = 0;
@@ -419,6 +428,9 @@ const OptionSpec Specs[] = {
      "the peer's close, 100.. (default 10000)."_L1, setHandshakeTimeout},
     {"api-connections"_L1, "N"_L1, "Keep-alive connections to the API per worker thread, "
      "1..1024; more requests wait for one (default 32)."_L1, setApiConnections},
+    {"api-pipeline"_L1, "N"_L1, "Requests in flight per API connection, 1..64: over 1, "
+     "HTTP/1.1 pipelining, the requests of one event-loop pass sent together; for an http:// "
+     "API that answers pipelined requests (default 1: off)."_L1, setApiPipeline},
     {"call-timeout"_L1, "S"_L1, "ocpp: how long a CALL pushed to a client waits for its "
      "answer (default 60)."_L1, setCallTimeout},
     {"call-queue"_L1, "N"_L1, "ocpp: CALLs waiting per client behind the outstanding one; "

@@ -127,10 +127,13 @@ private:
     qint64 now() const { return m_clock.elapsed(); }
     qint64 nowUs() const { return m_clock.nsecsElapsed() / 1000; }
     void dispatch();
+    ApiConnection *pickConnection();
     ApiConnection *newConnection();
+    void settle(std::deque<PendingRequest> &&requests, bool requeue, const QString &error);
     void removeConnection(ApiConnection *connection);
     void onTimer();
-    void expireInFlight(qint64 now, std::vector<PendingRequest> *expired);
+    void expireInFlight(qint64 now, std::vector<PendingRequest> *expired,
+                        std::vector<PendingRequest> *dropped);
     void closeIdleConnections(qint64 now);
     void scheduleAt(qint64 when);
     void rearm(qint64 now);
@@ -146,6 +149,7 @@ private:
     std::deque<PendingRequest> m_queue;  // FIFO; deadlines ascend (see send())
     std::vector<ApiConnection *> m_connections;  // all, whatever their state
     std::vector<ApiConnection *> m_idle;         // LIFO: the warmest connection serves first
+    ApiConnection *m_lastWritten = nullptr;      // pipelining: where this pass's requests gather
     int m_inFlight = 0;
     qint64 m_outstanding = 0;  // accepted requests whose callback is still due
 };
@@ -157,6 +161,8 @@ ApiClientPrivate::ApiClientPrivate(ApiClient *q, const ApiClientConfig &config)
     , m_timer(q)  // a child, so it follows the client to its worker thread
 {
     m_config.poolSize = std::max(1, m_config.poolSize);
+    // Pipelining is plaintext only: QSslSocket gathers its writes on its own.
+    m_config.pipelineDepth = m_config.tls ? 1 : std::max(1, m_config.pipelineDepth);
     m_config.maxQueued = std::max(0, m_config.maxQueued);
     m_config.maxResponseBody = std::max<qint64>(0, m_config.maxResponseBody);
     m_clock.start();
@@ -184,7 +190,8 @@ QString ApiClientPrivate::origin() const
 
 void ApiClientPrivate::send(ApiRequest &&request, QObject *context, ApiClient::Callback &&done)
 {
-    const bool canStartNow = !m_idle.empty() || int(m_connections.size()) < m_config.poolSize;
+    const bool canStartNow = !m_idle.empty() || int(m_connections.size()) < m_config.poolSize
+                             || m_inFlight < int(m_connections.size()) * m_config.pipelineDepth;
     if (!canStartNow && int(m_queue.size()) >= m_config.maxQueued) {
         // Back-pressure: the caller answers its client now instead of piling up work.
         QMetaObject::invokeMethod(
@@ -212,21 +219,47 @@ void ApiClientPrivate::send(ApiRequest &&request, QObject *context, ApiClient::C
 void ApiClientPrivate::dispatch()
 {
     while (!m_queue.empty()) {
-        ApiConnection *connection = nullptr;
-        if (!m_idle.empty()) {
-            connection = m_idle.back();
-            m_idle.pop_back();
-        } else if (int(m_connections.size()) < m_config.poolSize) {
-            connection = newConnection();
-        } else {
+        ApiConnection *connection = pickConnection();
+        if (!connection)
             return;
-        }
         PendingRequest request = std::move(m_queue.front());
         m_queue.pop_front();
-        request.waitedUs = nowUs() - request.queuedAtUs;
+        if (request.waitedUs < 0)
+            request.waitedUs = nowUs() - request.queuedAtUs;
         ++m_inFlight;
-        connection->start(m_config.host, m_config.port, std::move(request));
+        connection->send(m_config.host, m_config.port, std::move(request));
+        m_lastWritten = connection;
     }
+}
+
+// One request at a time: an idle connection, else a new one while the pool has
+// room. Pipelining adds two choices: first, the connection written to earlier in
+// this loop pass, so that the pass's requests share one send(); last, when every
+// connection is busy, the one with the fewest requests open.
+ApiConnection *ApiClientPrivate::pickConnection()
+{
+    const int depth = m_config.pipelineDepth;
+    if (depth > 1 && m_lastWritten && m_lastWritten->reusable() && m_lastWritten->writePending()
+        && m_lastWritten->openRequests() < depth) {
+        return m_lastWritten;
+    }
+    if (!m_idle.empty()) {
+        ApiConnection *connection = m_idle.back();
+        m_idle.pop_back();
+        return connection;
+    }
+    if (int(m_connections.size()) < m_config.poolSize)
+        return newConnection();
+    ApiConnection *least = nullptr;
+    if (depth > 1) {
+        for (ApiConnection *connection : m_connections) {
+            if (connection->reusable() && connection->openRequests() < depth
+                && (!least || connection->openRequests() < least->openRequests())) {
+                least = connection;
+            }
+        }
+    }
+    return least;
 }
 
 ApiConnection *ApiClientPrivate::newConnection()
@@ -243,27 +276,56 @@ void ApiClientPrivate::removeConnection(ApiConnection *connection)
     const auto idle = std::find(m_idle.begin(), m_idle.end(), connection);
     if (idle != m_idle.end())
         m_idle.erase(idle);
+    if (m_lastWritten == connection)
+        m_lastWritten = nullptr;
     connection->deleteLater();  // it may be the one whose signal brought us here
+}
+
+// The open requests of a connection given up: back to the head of the queue, in
+// order (the server cannot have processed them), or failed.
+void ApiClientPrivate::settle(std::deque<PendingRequest> &&requests, bool requeue, const QString &error)
+{
+    m_inFlight -= int(requests.size());
+    if (requeue) {
+        for (auto it = requests.rbegin(); it != requests.rend(); ++it)
+            m_queue.push_front(std::move(*it));
+        return;
+    }
+    for (PendingRequest &request : requests) {
+        if (!deliver(request, failure(Outcome::Unreachable, error)))
+            return;  // a callback destroyed the client
+    }
 }
 
 void ApiClientPrivate::responseArrived(ApiConnection *connection, ApiResponse &response)
 {
-    // Out of the connection first: dispatch() below may start its next request.
+    // Out of the connection first: dispatch() below may give it more requests.
     ApiResponse result = std::move(response);
     PendingRequest request = connection->takeRequest();
     --m_inFlight;
     if (result.outcome != Outcome::Ok)
         qCDebug(lcApiClient, "API at %ls sent a bad response: %ls", qUtf16Printable(origin()), qUtf16Printable(result.error));
-    if (connection->reusable()) {
+    std::deque<PendingRequest> behind;
+    if (!connection->reusable()) {
+        while (connection->hasRequest())
+            behind.push_back(connection->takeRequest());
+        removeConnection(connection);
+    } else if (!connection->hasRequest()) {
         const qint64 t = now();
         connection->setIdleSince(t);
         m_idle.push_back(connection);
         scheduleAt(t + m_config.idleTimeoutMs);
-    } else {
-        removeConnection(connection);
     }
+    // Requests pipelined behind a Connection: close were never read by the server;
+    // behind a bad response their fate is unknown.
+    const bool requeue = connection->laterRequestsUnread();
+    const bool failBehind = !behind.empty() && !requeue;
+    if (!behind.empty() && requeue)
+        settle(std::move(behind), true, {});
     dispatch();
-    deliver(request, std::move(result));
+    if (!deliver(request, std::move(result)) || !failBehind)
+        return;
+    settle(std::move(behind), false, QStringLiteral("connection dropped after a bad response to an earlier request"));
 }
 
 void ApiClientPrivate::connectionLost(ApiConnection *connection, const QString &error)
@@ -273,33 +335,40 @@ void ApiClientPrivate::connectionLost(ApiConnection *connection, const QString &
         dispatch();
         return;
     }
-    PendingRequest request = connection->takeRequest();
-    --m_inFlight;
     // The keep-alive race: a server may close an idle connection (Apache after its
     // KeepAliveTimeout, any server on restart) just as we write to it. When a
     // connection that already carried a response dies before a single byte of the
-    // answer, the server almost certainly never processed the request, so it goes
-    // out once more, on a fresh connection. Only once: a fresh connection failing
-    // means the API itself is in trouble, and a non-idempotent POST must not be
-    // repeated on a guess.
-    if (connection->reused() && !connection->responseStarted() && !request.retried) {
-        qCDebug(lcApiClient, "keep-alive connection closed under a request, retrying: %ls",
-                qUtf16Printable(error));
-        request.retried = true;
-        ++m_inFlight;
-        newConnection()->start(m_config.host, m_config.port, std::move(request));
-        return;
+    // answer, the server almost certainly never processed the request (nor those
+    // pipelined behind it), so they go out once more, on a fresh connection. Only
+    // once: a fresh connection failing means the API itself is in trouble, and a
+    // non-idempotent POST must not be repeated on a guess.
+    const bool race = connection->reused() && !connection->responseStarted();
+    std::deque<PendingRequest> retry, lost;
+    while (connection->hasRequest()) {
+        PendingRequest request = connection->takeRequest();
+        (race && !request.retried ? retry : lost).push_back(std::move(request));
     }
+    if (!retry.empty()) {
+        qCDebug(lcApiClient, "keep-alive connection closed under %d request(s), retrying: %ls",
+                int(retry.size()), qUtf16Printable(error));
+        ApiConnection *fresh = newConnection();
+        for (PendingRequest &request : retry) {
+            request.retried = true;
+            fresh->send(m_config.host, m_config.port, std::move(request));
+        }
+    }
+    if (lost.empty())
+        return;
     qCDebug(lcApiClient, "API unreachable at %ls: %ls", qUtf16Printable(origin()), qUtf16Printable(error));
     dispatch();
-    deliver(request, failure(Outcome::Unreachable, error));
+    settle(std::move(lost), false, error);
 }
 
 void ApiClientPrivate::onTimer()
 {
     const qint64 t = now();
-    std::vector<PendingRequest> expired;
-    expireInFlight(t, &expired);
+    std::vector<PendingRequest> expired, dropped;
+    expireInFlight(t, &expired, &dropped);
     while (!m_queue.empty() && m_queue.front().deadline <= t) {
         expired.push_back(std::move(m_queue.front()));
         m_queue.pop_front();
@@ -316,19 +385,31 @@ void ApiClientPrivate::onTimer()
         if (!deliver(request, response))
             return;  // a callback destroyed the client
     }
+    const ApiResponse cut = failure(Outcome::Unreachable,
+                                    QStringLiteral("connection dropped: an earlier request on it timed out"));
+    for (PendingRequest &request : dropped) {
+        if (!deliver(request, cut))
+            return;
+    }
 }
 
-void ApiClientPrivate::expireInFlight(qint64 t, std::vector<PendingRequest> *expired)
+void ApiClientPrivate::expireInFlight(qint64 t, std::vector<PendingRequest> *expired,
+                                      std::vector<PendingRequest> *dropped)
 {
     std::vector<ApiConnection *> late;
     for (ApiConnection *connection : m_connections) {
-        if (connection->hasRequest() && connection->request().deadline <= t)
+        const auto &open = connection->requests();
+        if (std::any_of(open.begin(), open.end(), [t](const PendingRequest &r) { return r.deadline <= t; }))
             late.push_back(connection);
     }
-    // Half a response may still be on its way, so the connection cannot be reused.
+    // Half a response may still be on its way, so the connection cannot be reused;
+    // requests pipelined behind a late one go with it (the server may have read them).
     for (ApiConnection *connection : late) {
-        expired->push_back(connection->takeRequest());
-        --m_inFlight;
+        while (connection->hasRequest()) {
+            PendingRequest request = connection->takeRequest();
+            (request.deadline <= t ? expired : dropped)->push_back(std::move(request));
+            --m_inFlight;
+        }
         removeConnection(connection);
     }
 }
@@ -360,8 +441,8 @@ void ApiClientPrivate::rearm(qint64 t)
     if (!m_queue.empty())
         next = m_queue.front().deadline;
     for (ApiConnection *connection : m_connections) {
-        if (connection->hasRequest())
-            next = std::min(next, connection->request().deadline);
+        for (const PendingRequest &request : connection->requests())
+            next = std::min(next, request.deadline);
     }
     for (ApiConnection *connection : m_idle)
         next = std::min(next, connection->idleSince() + m_config.idleTimeoutMs);

@@ -39,7 +39,10 @@ ApiConnection::ApiConnection(ApiConnectionOwner *owner, const ApiClientConfig &c
         socket->setSslConfiguration(tls);
         m_socket = std::move(socket);
     } else {
-        m_socket = std::make_unique<DirectTcpSocket>();
+        auto socket = std::make_unique<DirectTcpSocket>();
+        if (config.pipelineDepth > 1)
+            socket->gatherWritesPerPass();
+        m_socket = std::move(socket);
     }
     connect(m_socket.get(), &QTcpSocket::connected, this, [this] {
         // Small requests and responses: Nagle would only add latency.
@@ -64,12 +67,13 @@ ApiConnection::~ApiConnection()
     close();
 }
 
-void ApiConnection::start(const QString &host, quint16 port, PendingRequest request)
+void ApiConnection::send(const QString &host, quint16 port, PendingRequest request)
 {
-    Q_ASSERT(!m_request);
-    m_request = std::move(request);
-    m_responseBytes = 0;
-    m_reader.reset();
+    if (m_requests.empty()) {
+        m_responseBytes = 0;
+        m_reader.reset();
+    }
+    m_requests.push_back(std::move(request));
 
     if (m_socket->state() == QAbstractSocket::UnconnectedState) {
         // connectToHost() may report a refused connection synchronously; the owner
@@ -94,14 +98,14 @@ void ApiConnection::start(const QString &host, quint16 port, PendingRequest requ
     // Buffered by the socket and flushed once connected (TLS: encrypted) when the
     // connection is new.
     // From 4 KiB up the socket shares the QByteArray instead of copying it.
-    m_socket->write(m_request->wire);
+    m_socket->write(m_requests.back().wire);
 }
 
 PendingRequest ApiConnection::takeRequest()
 {
-    Q_ASSERT(m_request);
-    PendingRequest request = std::move(*m_request);
-    m_request.reset();
+    Q_ASSERT(!m_requests.empty());
+    PendingRequest request = std::move(m_requests.front());
+    m_requests.pop_front();
     return request;
 }
 
@@ -124,35 +128,51 @@ bool ApiConnection::readResponse()
         const qint64 n = m_socket->read(buffer, sizeof buffer);
         if (n <= 0)
             return false;
-        if (!m_request) {
-            fail(QStringLiteral("the API sent data while no request was open"));
-            return true;
-        }
-        m_responseBytes += n;
         if (feed(buffer, n))
             return true;
     }
     return false;
 }
 
+// One read may end one response and begin the next (pipelining).
 bool ApiConnection::feed(const char *data, qsizetype size)
 {
-    if (m_reader.feed(QByteArrayView(data, size)) == HttpResponseReader::Status::Incomplete)
-        return false;
-    // We never pipeline, so bytes after the response mean a confused server.
-    if (m_reader.hasExcessBytes() || m_socket->bytesAvailable() > 0)
-        m_reusable = false;
-    return finishResponse();
+    while (size > 0) {
+        if (m_requests.empty()) {
+            fail(QStringLiteral("the API sent data while no request was open"));
+            return true;
+        }
+        const qsizetype before = m_responseBytes;
+        m_responseBytes += size;
+        if (m_reader.feed(QByteArrayView(data, size)) == HttpResponseReader::Status::Incomplete)
+            return false;
+        const qsizetype used = m_reader.consumed();
+        m_responseBytes = before + used;
+        data += used;
+        size -= used;
+        // With no other request open, bytes after the response mean a confused server.
+        if (m_requests.size() == 1 && (size > 0 || m_socket->bytesAvailable() > 0))
+            m_reusable = false;
+        if (finishResponse())
+            return true;
+        m_responseBytes = 0;
+        m_reader.reset();
+    }
+    return false;
 }
 
 // Reports what the reader ended with: the response, or why there is none.
+// Returns true when the connection cannot go on (closed by the owner, or not
+// reusable).
 bool ApiConnection::finishResponse()
 {
     ApiResponse response;
     if (m_reader.status() == HttpResponseReader::Status::Complete) {
         // Connection: close, HTTP/1.0, or a close-delimited body
-        if (!m_reader.keepAlive())
+        if (!m_reader.keepAlive()) {
             m_reusable = false;
+            m_closeAnnounced = true;
+        }
         HttpResponseReader::Response parsed = m_reader.takeResponse();
         response.outcome = ApiResponse::Outcome::Ok;
         response.status = parsed.status;
@@ -164,8 +184,11 @@ bool ApiConnection::finishResponse()
         m_reusable = false;
     }
     ++m_completed;
+    const bool goesOn = m_reusable;
     m_owner->responseArrived(this, response);
-    return true;
+    // The owner may have closed us (and be gone itself); m_closed is still ours,
+    // since we are only ever deleted later.
+    return !goesOn || m_closed;
 }
 
 void ApiConnection::onDisconnected()
@@ -177,11 +200,11 @@ void ApiConnection::onDisconnected()
         return;
     // The end of the stream completes a close-delimited body. A response cut short
     // is not "bad" but "unreachable".
-    if (m_request && m_reader.finish() == HttpResponseReader::Status::Complete) {
+    if (!m_requests.empty() && m_reader.finish() == HttpResponseReader::Status::Complete) {
         finishResponse();
         return;
     }
-    fail(m_request ? QStringLiteral("connection closed by the API")
+    fail(!m_requests.empty() ? QStringLiteral("connection closed by the API")
                    : QStringLiteral("idle connection closed by the API"));
 }
 

@@ -4,8 +4,8 @@
 #include <QLoggingCategory>
 #include <QObject>
 #include <QPointer>
+#include <deque>
 #include <memory>
-#include <optional>
 
 #include "ApiClient.h"
 #include "DirectTcpSocket.h"
@@ -36,21 +36,27 @@ class ApiConnection;
 class ApiConnectionOwner
 {
 public:
-    // A complete response to the current request (Ok or BadResponse); the request
-    // is still attached: take it with takeRequest(). reusable() says whether the
-    // connection can carry another request.
+    // A complete response to the oldest open request (Ok or BadResponse); that
+    // request is still attached: take it with takeRequest(). reusable() says
+    // whether the connection can carry more requests; when it cannot, the requests
+    // behind it are still attached too, and laterRequestsUnread() says whether the
+    // server declared it would not process them (Connection: close).
     virtual void responseArrived(ApiConnection *connection, ApiResponse &response) = 0;
     // The connection is unusable (connect failed, closed, reset, garbage while
-    // idle). The current request, if any, is still attached.
+    // idle). Its open requests, if any, are still attached.
     virtual void connectionLost(ApiConnection *connection, const QString &error) = 0;
 
 protected:
     ~ApiConnectionOwner() = default;
 };
 
-// One pooled keep-alive connection to the API: one request at a time (no
-// pipelining), responses parsed by an HttpResponseReader. Destroyed with deleteLater() only,
-// because it may be given up from inside its own socket's signals.
+// One pooled keep-alive connection to the API, responses parsed by an
+// HttpResponseReader. It carries one request at a time, or with pipelining (a
+// depth over 1, plaintext only) several, answered in the order sent; then writes
+// are gathered and leave together when the event loop's pass ends (the write
+// notifier's turn), so the requests of one pass cost one send().
+// Destroyed with deleteLater() only, because it may be given up from inside its
+// own socket's signals.
 class ApiConnection : public QObject
 {
     Q_OBJECT
@@ -59,19 +65,28 @@ public:
     ApiConnection(ApiConnectionOwner *owner, const ApiClientConfig &config);
     ~ApiConnection() override;
 
-    // Connects on first use. Must have no request attached.
-    void start(const QString &host, quint16 port, PendingRequest request);
+    // Connects on first use; sends now, or with the pass's other writes when
+    // pipelining.
+    void send(const QString &host, quint16 port, PendingRequest request);
 
-    bool hasRequest() const { return m_request.has_value(); }
-    const PendingRequest &request() const { return *m_request; }
+    bool hasRequest() const { return !m_requests.empty(); }
+    int openRequests() const { return int(m_requests.size()); }
+    // Oldest first: the one the next response answers.
+    const std::deque<PendingRequest> &requests() const { return m_requests; }
+    const PendingRequest &request() const { return m_requests.front(); }
     PendingRequest takeRequest();
+    // Written this pass and not yet sent: another request joins the same send().
+    bool writePending() const { return m_socket->bytesToWrite() > 0; }
 
-    // Whether the request now attached went out on a connection that had already
+    // Whether the oldest open request went out on a connection that had already
     // carried a response: only those can hit the keep-alive race.
     bool reused() const { return m_completed > 0; }
-    // Whether any byte of a response to the current request has arrived.
+    // Whether any byte of a response to the oldest open request has arrived.
     bool responseStarted() const { return m_responseBytes > 0; }
     bool reusable() const { return m_reusable; }
+    // After a final response with Connection: close, the server processes no
+    // further request of this connection (RFC 9112, 9.6): they may go elsewhere.
+    bool laterRequestsUnread() const { return m_closeAnnounced; }
 
     qint64 idleSince() const { return m_idleSince; }
     void setIdleSince(qint64 ms) { m_idleSince = ms; }
@@ -83,7 +98,8 @@ public:
     bool handling() const { return m_handling > 0; }
 
 private:
-    // Both return true when they reported to the owner; nothing more may be done then.
+    // Both return true when they reported to the owner in a way that ends this
+    // read (the connection was closed); nothing more may be done then.
     bool readResponse();
     bool feed(const char *data, qsizetype size);
     void onDisconnected();
@@ -95,13 +111,14 @@ private:
     std::unique_ptr<QTcpSocket> m_socket;
     bool m_tls = false;
     HttpResponseReader m_reader;
-    std::optional<PendingRequest> m_request;
+    std::deque<PendingRequest> m_requests;
     QString m_deferredError;     // a connect error raised inside connectToHost()
     int m_handling = 0;
     qint64 m_responseBytes = 0;
     qint64 m_idleSince = 0;
     int m_completed = 0;
     bool m_reusable = true;
+    bool m_closeAnnounced = false;
     bool m_inConnect = false;
     bool m_closed = false;
 };

@@ -54,7 +54,7 @@ qint64 DirectTcpSocket::sendOrQueue(const char *data, qint64 size)
 {
     // Anything already queued (or a socket still connecting) keeps the order by
     // queueing behind it; so does an error, which QTcpSocket then reports itself.
-    if (state() != ConnectedState || QTcpSocket::bytesToWrite() > 0 || size <= 0)
+    if (m_perPass || state() != ConnectedState || QTcpSocket::bytesToWrite() > 0 || size <= 0)
         return QTcpSocket::writeData(data, size);
     const qint64 done = platform::sendNow(socketDescriptor(), data, size);
     if (done == size)

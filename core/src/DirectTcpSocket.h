@@ -31,6 +31,11 @@ public:
     void releaseWrites();
     bool holdingWrites() const { return m_holding; }
 
+    // From now on every write waits in QTcpSocket's buffer for the write notifier,
+    // which EpollEventDispatcher fires at the end of the loop pass: the writes of a
+    // pass leave in one send() (a pipelining API connection's requests).
+    void gatherWritesPerPass() { m_perPass = true; }
+
     // Holds the writes of one scope (unless they are held already).
     class WriteBatch
     {
@@ -57,6 +62,7 @@ private:
 
     QByteArray m_held;
     bool m_holding = false;
+    bool m_perPass = false;
 };
 
 } // namespace ws2api

@@ -101,6 +101,7 @@ void Worker::start(const QList<Worker *> &allWorkers)
     api.host = QString::fromLatin1(m_shared.apiHost);
     api.port = m_shared.apiPort;
     api.poolSize = config.apiPoolSize;
+    api.pipelineDepth = config.apiPipeline;
     api.maxQueued = config.apiMaxQueued;
     api.timeoutMs = config.apiTimeoutMs;
     api.tls = config.api.scheme() == u"https";

@@ -240,6 +240,46 @@ private Q_SLOTS:
             QCOMPARE(posts.at(i).body, QByteArray::number(i));
     }
 
+    // --api-pipeline: a message reaches the API while an earlier one still waits for
+    // its answer on the worker's only API connection; each client still gets its
+    // own replies, in order.
+    void pipelinedApiRequestsShareAConnection()
+    {
+        TestProxy t;
+        t.config.threads = 1;
+        t.config.apiPoolSize = 1;
+        t.config.apiPipeline = 4;
+        t.api.setHandler([](const RecordedRequest &r) {
+            FakeReply reply;
+            reply.body = r.method == "POST" ? "re:" + r.body : "ok";
+            reply.delayMs = r.body == "slow" ? 2000 : 0;
+            return reply;
+        });
+        QVERIFY(t.start());
+        auto a = t.connectClient(QStringLiteral("/A"));
+        auto b = t.connectClient(QStringLiteral("/B"));
+        QVERIFY(a && b);
+        QSignalSpy aTexts(a.get(), &QWebSocket::textMessageReceived);
+        QSignalSpy bTexts(b.get(), &QWebSocket::textMessageReceived);
+        QSignalSpy received(&t.api, &FakeApi::requestReceived);
+        a->sendTextMessage(QStringLiteral("slow"));
+        QTRY_COMPARE(received.size(), 1);
+        b->sendTextMessage(QStringLiteral("fast"));
+        QTRY_COMPARE(received.size(), 2);
+        QCOMPARE(aTexts.size(), 0);  // the slow one is still unanswered
+        const auto posts = requestsWithMethod(t, "POST");
+        QCOMPARE(posts.size(), 2);
+        QCOMPARE(posts[1].connection, posts[0].connection);
+        for (int i = 0; i < 5; ++i)
+            a->sendTextMessage(QString::number(i));
+        QTRY_COMPARE_WITH_TIMEOUT(aTexts.size(), 6, 10000);
+        QTRY_COMPARE(bTexts.size(), 1);
+        QCOMPARE(aTexts.first().first().toString(), QStringLiteral("re:slow"));
+        for (int i = 0; i < 5; ++i)
+            QCOMPARE(aTexts.at(i + 1).first().toString(), QStringLiteral("re:%1").arg(i));
+        QCOMPARE(bTexts.first().first().toString(), QStringLiteral("re:fast"));
+    }
+
     void emptyOrFailedReplySendsNothingAndKeepsTheConnection()
     {
         TestProxy t;

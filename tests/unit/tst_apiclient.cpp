@@ -95,12 +95,16 @@ public:
     int disconnects = 0;
     int requests = 0;  // counted by takeHead()
 
-    // Takes one bodyless request head off `received`.
-    bool takeHead(QByteArray &received)
+    // Takes one bodyless request head off `received`; its target into *target.
+    bool takeHead(QByteArray &received, QByteArray *target = nullptr)
     {
         const qsizetype end = received.indexOf("\r\n\r\n");
         if (end < 0)
             return false;
+        if (target) {
+            const qsizetype from = received.indexOf(' ') + 1;
+            *target = received.mid(from, received.indexOf(' ', from) - from);
+        }
         received.remove(0, end + 4);
         ++requests;
         return true;
@@ -175,6 +179,16 @@ private Q_SLOTS:
     void byteByByte();
     void fakeApiPipelining_data();
     void fakeApiPipelining();
+    void pipelineGathersOnePass_data();
+    void pipelineGathersOnePass();
+    void pipelineDepthBound();
+    void pipelinedAnswersSplitAnyhow_data();
+    void pipelinedAnswersSplitAnyhow();
+    void pipelinedBehindConnectionClose();
+    void pipelinedBehindBadResponse();
+    void pipelinedBehindTimeout();
+    void pipelinedKeepAliveRace();
+    void pipelineOffForTls();
 };
 
 void TestApiClient::roundTrip_data()
@@ -848,6 +862,273 @@ void TestApiClient::fakeApiPipelining()
     const qsizetype c = answers.indexOf("[/c:xyz]");
     QVERIFY(a >= 0 && a < b && b < c);
     QCOMPARE(answers.count("HTTP/1.1 200 OK"), 3);
+}
+
+namespace {
+
+// A server answering each GET with its target as the body, in order.
+QByteArray answerWithTarget(const QByteArray &target, QByteArrayView extraHeaders = {})
+{
+    return "HTTP/1.1 200 OK\r\n" + extraHeaders.toByteArray() + "Content-Length: "
+           + QByteArray::number(target.size()) + "\r\n\r\n" + target;
+}
+
+QList<QByteArray> bodiesOf(const QList<ApiResponse> &responses)
+{
+    QList<QByteArray> bodies;
+    for (const ApiResponse &r : responses)
+        bodies.append(r.outcome == Outcome::Ok ? r.body : "failed: " + r.error.toUtf8());
+    return bodies;
+}
+
+const QList<QByteArray> FiveTargets{"/1", "/2", "/3", "/4", "/5"};
+
+} // namespace
+
+void TestApiClient::pipelineGathersOnePass_data()
+{
+    QTest::addColumn<int>("depth");
+    QTest::addColumn<int>("connections");
+    QTest::addRow("off: one request per connection") << 1 << 4;
+    QTest::addRow("depth 8: the pass's requests on one") << 8 << 1;
+}
+
+// Requests sent in one pass of the event loop join the connection written to first
+// and leave in one write; without pipelining each takes a pooled connection.
+void TestApiClient::pipelineGathersOnePass()
+{
+    QFETCH(int, depth);
+    QFETCH(int, connections);
+    int reads = 0;
+    RawServer server([&](QTcpSocket *socket, QByteArray &received) {
+        ++reads;
+        QByteArray target;
+        while (server.takeHead(received, &target))
+            socket->write(answerWithTarget(target));
+    });
+    QVERIFY(server.listen());
+    ApiClientConfig config = configFor(server.port());
+    config.poolSize = 4;
+    config.pipelineDepth = depth;
+    ApiClient client(config);
+    QList<ApiResponse> responses;
+    for (const QByteArray &target : FiveTargets)
+        client.send(makeRequest("GET", target), nullptr, into(responses));
+    QCOMPARE(client.inFlight(), std::min(5, 4 * depth));
+    QTRY_COMPARE(responses.size(), 5);
+    QCOMPARE(bodiesOf(responses), FiveTargets);
+    QCOMPARE(server.connections, connections);
+    if (depth > 1)
+        QCOMPARE(reads, 1);  // all five heads came in one segment
+    // The next pass starts afresh on the warm connection.
+    QCOMPARE(fetch(client, "GET", "/6").body, QByteArray("/6"));
+    QCOMPARE(server.connections, connections);
+}
+
+// No more than `depth` requests wait for answers on a connection; the rest queue.
+void TestApiClient::pipelineDepthBound()
+{
+    int open = 0, mostOpen = 0;
+    RawServer server([&](QTcpSocket *socket, QByteArray &received) {
+        QByteArray target;
+        while (server.takeHead(received, &target)) {
+            mostOpen = std::max(mostOpen, ++open);
+            // Answered a turn later, so that heads arriving together are counted together.
+            QTimer::singleShot(0, socket, [&open, socket, target] {
+                --open;
+                socket->write(answerWithTarget(target));
+            });
+        }
+    });
+    QVERIFY(server.listen());
+    ApiClientConfig config = configFor(server.port());
+    config.poolSize = 1;
+    config.pipelineDepth = 2;
+    ApiClient client(config);
+    QList<ApiResponse> responses;
+    for (const QByteArray &target : FiveTargets)
+        client.send(makeRequest("GET", target), nullptr, into(responses));
+    QCOMPARE(client.inFlight(), 2);
+    QCOMPARE(client.queued(), 3);
+    QTRY_COMPARE(responses.size(), 5);
+    QCOMPARE(bodiesOf(responses), FiveTargets);
+    QCOMPARE(mostOpen, 2);
+    QCOMPARE(server.connections, 1);
+}
+
+void TestApiClient::pipelinedAnswersSplitAnyhow_data()
+{
+    QTest::addColumn<bool>("byteByByte");
+    QTest::addRow("all answers in one write") << false;
+    QTest::addRow("byte by byte") << true;
+}
+
+// Answers to pipelined requests may share a read or be cut anywhere; each goes to
+// its own request, in order, with chunked and sized bodies alike.
+void TestApiClient::pipelinedAnswersSplitAnyhow()
+{
+    QFETCH(bool, byteByByte);
+    RawServer server([&](QTcpSocket *socket, QByteArray &received) {
+        if (received.count("\r\n\r\n") < 3)
+            return;
+        QByteArray answers;
+        QByteArray target;
+        while (server.takeHead(received, &target)) {
+            answers += target == "/2" ? "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                        "1\r\n/\r\n1\r\n2\r\n0\r\n\r\n"
+                                      : answerWithTarget(target);
+        }
+        if (byteByByte)
+            writeByteByByte(socket, answers);
+        else
+            socket->write(answers);
+    });
+    QVERIFY(server.listen());
+    ApiClientConfig config = configFor(server.port());
+    config.pipelineDepth = 4;
+    ApiClient client(config);
+    QList<ApiResponse> responses;
+    for (const QByteArray &target : FiveTargets.first(3))
+        client.send(makeRequest("GET", target), nullptr, into(responses));
+    QTRY_COMPARE(responses.size(), 3);
+    QCOMPARE(bodiesOf(responses), FiveTargets.first(3));
+    QCOMPARE(server.connections, 1);
+}
+
+// A final answer with Connection: close means the server reads nothing after it
+// (RFC 9112, 9.6): the requests pipelined behind it go out again, on a new
+// connection, and each is answered exactly once.
+void TestApiClient::pipelinedBehindConnectionClose()
+{
+    QList<QByteArray> answered;
+    RawServer server([&](QTcpSocket *socket, QByteArray &received) {
+        if (socket->state() != QAbstractSocket::ConnectedState)
+            return;  // closing: nothing more is read
+        QByteArray target;
+        const bool first = server.connections == 1;
+        while (server.takeHead(received, &target)) {
+            answered.append(target);
+            if (first) {
+                socket->write(answerWithTarget(target, "Connection: close\r\n"));
+                socket->disconnectFromHost();
+                received.clear();  // the rest is never read
+                return;
+            }
+            socket->write(answerWithTarget(target));
+        }
+    });
+    QVERIFY(server.listen());
+    ApiClientConfig config = configFor(server.port());
+    config.pipelineDepth = 8;
+    ApiClient client(config);
+    QList<ApiResponse> responses;
+    for (const QByteArray &target : FiveTargets)
+        client.send(makeRequest("GET", target), nullptr, into(responses));
+    QTRY_COMPARE(responses.size(), 5);
+    QCOMPARE(bodiesOf(responses), FiveTargets);
+    QCOMPARE(answered, FiveTargets);
+    QCOMPARE(server.connections, 2);
+}
+
+// After a response that cannot be parsed, nobody knows what the server made of the
+// requests behind it: they fail rather than go out twice.
+void TestApiClient::pipelinedBehindBadResponse()
+{
+    RawServer server([&](QTcpSocket *socket, QByteArray &received) {
+        if (server.takeHead(received))
+            socket->write("HTTP/1.1 200 OK\r\nContent-Length: nonsense\r\n\r\n");
+    });
+    QVERIFY(server.listen());
+    ApiClientConfig config = configFor(server.port());
+    config.pipelineDepth = 8;
+    ApiClient client(config);
+    QList<ApiResponse> responses;
+    for (const QByteArray &target : FiveTargets.first(3))
+        client.send(makeRequest("GET", target), nullptr, into(responses));
+    QTRY_COMPARE(responses.size(), 3);
+    QCOMPARE(responses[0].outcome, Outcome::BadResponse);
+    QCOMPARE(responses[1].outcome, Outcome::Unreachable);
+    QCOMPARE(responses[2].outcome, Outcome::Unreachable);
+    QVERIFY(responses[1].error.contains(QLatin1StringView("bad response")));
+    QCOMPARE(server.connections, 1);
+    QCOMPARE(client.inFlight() + client.queued(), 0);
+}
+
+// A request timing out takes its connection, and the requests pipelined behind it,
+// whose own time has not run out, fail as cut off rather than waiting on.
+void TestApiClient::pipelinedBehindTimeout()
+{
+    RawServer server([&](QTcpSocket *, QByteArray &received) {
+        while (server.takeHead(received)) {
+        }
+    });
+    QVERIFY(server.listen());
+    ApiClientConfig config = configFor(server.port());
+    config.poolSize = 1;
+    config.pipelineDepth = 4;
+    config.timeoutMs = 1000;
+    ApiClient client(config);
+    QList<ApiResponse> responses;
+    client.send(makeRequest("GET", "/early"), nullptr, into(responses));
+    // A later pass: behind the unanswered one on the pool's only connection.
+    QTimer::singleShot(100, &client, [&] { client.send(makeRequest("GET", "/later"), nullptr, into(responses)); });
+    QTRY_COMPARE(server.requests, 2);
+    QCOMPARE(client.inFlight(), 2);
+    QTRY_COMPARE(responses.size(), 2);
+    QCOMPARE(responses[0].outcome, Outcome::Timeout);
+    QCOMPARE(responses[1].outcome, Outcome::Unreachable);
+    QVERIFY(responses[1].error.contains(QLatin1StringView("timed out")));
+    QCOMPARE(client.inFlight() + client.queued(), 0);
+}
+
+// The keep-alive race with several requests written at once: none was read, so
+// each goes out once more on a fresh connection.
+void TestApiClient::pipelinedKeepAliveRace()
+{
+    int answers = 0;
+    RawServer server([&](QTcpSocket *socket, QByteArray &received) {
+        if (socket->state() != QAbstractSocket::ConnectedState)
+            return;  // closing: nothing more is read
+        QByteArray target;
+        const bool first = server.connections == 1;
+        while (server.takeHead(received, &target)) {
+            ++answers;
+            socket->write(answerWithTarget(target));
+            if (first) {  // keep-alive promised, then gone
+                socket->disconnectFromHost();
+                received.clear();
+                return;
+            }
+        }
+    });
+    QVERIFY(server.listen());
+    ApiClientConfig config = configFor(server.port());
+    config.pipelineDepth = 8;
+    ApiClient client(config);
+    QList<ApiResponse> responses;
+    client.send(makeRequest("GET", "/0"), nullptr, [&](const ApiResponse &r) {
+        responses.append(r);
+        for (const QByteArray &target : FiveTargets.first(3))
+            client.send(makeRequest("GET", target), nullptr, into(responses));
+    });
+    QTRY_COMPARE(responses.size(), 4);
+    QCOMPARE(bodiesOf(responses), (QList<QByteArray>{"/0", "/1", "/2", "/3"}));
+    QCOMPARE(answers, 4);
+    QCOMPARE(server.connections, 2);
+}
+
+// QSslSocket gathers its own writes; a depth given for an https API is ignored.
+void TestApiClient::pipelineOffForTls()
+{
+    ApiClientConfig config = configFor(closedPort());
+    config.tls = true;
+    config.poolSize = 1;
+    config.pipelineDepth = 8;
+    ApiClient client(config);
+    for (const QByteArray &target : FiveTargets.first(3))
+        client.send(makeRequest("GET", target), nullptr, {});
+    QCOMPARE(client.inFlight(), 1);
+    QCOMPARE(client.queued(), 2);
 }
 
 QTEST_GUILESS_MAIN(TestApiClient)

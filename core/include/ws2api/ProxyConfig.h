@@ -85,6 +85,7 @@ struct ProxyConfig
     qint64 sendQueueBytes = 4 << 20;    // per client; over it the client is closed 1008
     int maxPendingMessages = 1024;      // per client, waiting for the API; over it: 1008
     int apiPoolSize = 32;               // keep-alive connections per worker
+    int apiPipeline = 1;                // requests in flight per API connection (1: no pipelining)
     int apiMaxQueued = 100000;          // per worker, waiting for a pool connection
     int drainTimeoutMs = 10000;         // on stop: in-flight API requests may finish
     double connectBurst = 0;            // tokens of the connect-rate buckets; 0: one second's

@@ -22,11 +22,13 @@ void HttpResponseReader::reset()
     m_response = Response();
     m_keepAlive = true;
     m_excessBytes = false;
+    m_consumed = 0;
 }
 
 HttpResponseReader::Status HttpResponseReader::feed(QByteArrayView data)
 {
-    qsizetype pos = 0;
+    qsizetype &pos = m_consumed;
+    pos = 0;
     while (m_status == Status::Incomplete && pos < data.size()) {
         qsizetype consumed = 0;
         const HttpMessageParser::Status step = m_parser->execute(data.sliced(pos), &consumed);

@@ -38,8 +38,11 @@ public:
 
     // Ready for the response to the next request.
     void reset();
-    // Once the status is no longer Incomplete it stays, and no more bytes are taken.
+    // Once the status is no longer Incomplete it stays, and no more bytes are taken:
+    // consumed() then tells where the response ended in this feed (what follows
+    // belongs to the next response on a pipelined connection).
     Status feed(QByteArrayView data);
+    qsizetype consumed() const { return m_consumed; }
     // The peer closed the connection: completes a body that runs to the close.
     // Incomplete then means the response was cut short (or never began).
     Status finish();
@@ -50,8 +53,8 @@ public:
     // Complete: whether the connection may carry another request (HTTP/1.1 without
     // Connection: close, and a body that did not run to the close).
     bool keepAlive() const { return m_keepAlive; }
-    // Complete: bytes followed the response in the same feed. We never pipeline, so
-    // they mean a confused server.
+    // Complete: bytes followed the response in the same feed (the next response,
+    // or a confused server when no other request is open).
     bool hasExcessBytes() const { return m_excessBytes; }
     // For logs, when the status is an error: "response body over N bytes", ...
     QString errorString() const;
@@ -66,6 +69,7 @@ private:
     Response m_response;
     bool m_keepAlive = true;
     bool m_excessBytes = false;
+    qsizetype m_consumed = 0;
 };
 
 } // namespace ws2api
