@@ -27,6 +27,7 @@ private:
 ApiConnection::ApiConnection(ApiConnectionOwner *owner, const ApiClientConfig &config)
     : m_owner(owner)
     , m_tls(config.tls)
+    , m_depth(config.tls ? 1 : config.pipelineDepth)
     , m_reader(config.maxResponseBody)
 {
     if (m_tls) {
@@ -99,6 +100,10 @@ void ApiConnection::send(const QString &host, quint16 port, PendingRequest reque
     // connection is new.
     // From 4 KiB up the socket shares the QByteArray instead of copying it.
     m_socket->write(m_requests.back().wire);
+    // A full pipeline takes no more requests this pass: no reason to wait for its end
+    // (a pass over 512 busy sockets can take milliseconds).
+    if (m_depth > 1 && int(m_requests.size()) >= m_depth && m_socket->state() == QAbstractSocket::ConnectedState)
+        m_socket->flush();
 }
 
 PendingRequest ApiConnection::takeRequest()

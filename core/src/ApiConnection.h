@@ -110,6 +110,7 @@ private:
     ApiConnectionOwner *m_owner;
     std::unique_ptr<QTcpSocket> m_socket;
     bool m_tls = false;
+    int m_depth = 1;
     HttpResponseReader m_reader;
     std::deque<PendingRequest> m_requests;
     QString m_deferredError;     // a connect error raised inside connectToHost()

@@ -182,6 +182,7 @@ private Q_SLOTS:
     void pipelineGathersOnePass_data();
     void pipelineGathersOnePass();
     void pipelineDepthBound();
+    void fullPipelineLeavesAtOnce();
     void pipelinedAnswersSplitAnyhow_data();
     void pipelinedAnswersSplitAnyhow();
     void pipelinedBehindConnectionClose();
@@ -954,6 +955,37 @@ void TestApiClient::pipelineDepthBound()
     QCOMPARE(bodiesOf(responses), FiveTargets);
     QCOMPARE(mostOpen, 2);
     QCOMPARE(server.connections, 1);
+}
+
+// A connection whose pipeline is full takes nothing more this pass, so its requests
+// leave at once rather than at the end of the pass: they reach the server while
+// the event loop has not run.
+void TestApiClient::fullPipelineLeavesAtOnce()
+{
+    QTcpServer server;
+    QVERIFY(server.listen(QHostAddress::LocalHost, 0));
+    ApiClientConfig config = configFor(server.serverPort());
+    config.poolSize = 1;
+    config.pipelineDepth = 2;
+    ApiClient client(config);
+    QList<ApiResponse> responses;
+    client.send(makeRequest("GET", "/0"), nullptr, into(responses));  // connects
+    QTRY_VERIFY(server.hasPendingConnections());
+    std::unique_ptr<QTcpSocket> peer(server.nextPendingConnection());
+    QByteArray head;
+    QTRY_VERIFY((head += peer->readAll()).contains("\r\n\r\n"));
+    peer->write(answerWithTarget("/0"));
+    QTRY_COMPARE(responses.size(), 1);
+
+    client.send(makeRequest("GET", "/1"), nullptr, into(responses));
+    client.send(makeRequest("GET", "/2"), nullptr, into(responses));
+    QByteArray heads;
+    while (heads.count("\r\n\r\n") < 2 && peer->waitForReadyRead(5000))
+        heads += peer->readAll();
+    QCOMPARE(heads.count("\r\n\r\n"), 2);
+    peer->write(answerWithTarget("/1") + answerWithTarget("/2"));
+    QTRY_COMPARE(responses.size(), 3);
+    QCOMPARE(bodiesOf(responses), (QList<QByteArray>{"/0", "/1", "/2"}));
 }
 
 void TestApiClient::pipelinedAnswersSplitAnyhow_data()
