@@ -1,6 +1,7 @@
 #include "Metrics.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "ConnectGate.h"
 #include "platform/Platform.h"
@@ -48,6 +49,24 @@ void LatencyHistogram::record(quint64 us)
     const auto bucket = std::lower_bound(LatencyBoundsUs.begin(), LatencyBoundsUs.end(), us);
     WorkerCounters::bump(buckets[size_t(bucket - LatencyBoundsUs.begin())]);
     WorkerCounters::bump(sumUs, us);
+}
+
+qint64 LoopLag::nowNs()
+{
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+        std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+quint64 LoopLag::recentWorstUs(qint64 nowNs) const
+{
+    // The current window first: LoopLagProbe moves it to previousWorstUs before it
+    // clears it, so a rotation between the two reads cannot hide its value.
+    quint64 worst = worstUs.load(std::memory_order_acquire);
+    worst = std::max(worst, previousWorstUs.load(std::memory_order_acquire));
+    const qint64 due = dueNs.load(std::memory_order_relaxed);
+    if (due > 0 && nowNs > due)
+        worst = std::max(worst, quint64(nowNs - due) / 1000);
+    return worst;
 }
 
 void LatencyTotals::add(const LatencyHistogram &histogram)
@@ -143,22 +162,51 @@ MetricsTotals Metrics::totals() const
 }
 
 namespace {
-void appendHistogram(QByteArray &out, const QByteArray &name, const char *help,
-                     const LatencyTotals &histogram)
+// The samples of one histogram; `labels` (`worker="0"`) may be empty.
+void appendHistogramSamples(QByteArray &out, const QByteArray &name, const QByteArray &labels,
+                            const LatencyTotals &histogram)
 {
-    appendMetric(out, name.constData(), "histogram", help);
+    const QByteArray prefix = labels.isEmpty() ? QByteArray("{") : '{' + labels + ',';
+    const QByteArray suffix = labels.isEmpty() ? QByteArray() : '{' + labels + '}';
     quint64 cumulative = 0;
     for (size_t i = 0; i < histogram.buckets.size(); ++i) {
         cumulative += histogram.buckets[i];
         const QByteArray le = i < LatencyBoundsUs.size()
             ? QByteArray::number(double(LatencyBoundsUs[i]) / 1e6)
             : QByteArray("+Inf");
-        appendSample(out, name + "_bucket{le=\"" + le + "\"}", cumulative);
+        appendSample(out, name + "_bucket" + prefix + "le=\"" + le + "\"}", cumulative);
     }
-    out += name + "_sum " + QByteArray::number(double(histogram.sumUs) / 1e6) + '\n';
-    appendSample(out, name + "_count", cumulative);
+    out += name + "_sum" + suffix + ' ' + QByteArray::number(double(histogram.sumUs) / 1e6) + '\n';
+    appendSample(out, name + "_count" + suffix, cumulative);
+}
+
+void appendHistogram(QByteArray &out, const QByteArray &name, const char *help,
+                     const LatencyTotals &histogram)
+{
+    appendMetric(out, name.constData(), "histogram", help);
+    appendHistogramSamples(out, name, {}, histogram);
 }
 } // namespace
+
+void Metrics::appendLoopLag(QByteArray &out) const
+{
+    appendMetric(out, "ws2api_event_loop_lag_seconds", "histogram",
+                 "How late each worker's event loop served a timer due every 0.1 s; a ready socket "
+                 "waits about as long.");
+    for (size_t i = 0; i < m_workers.size(); ++i) {
+        LatencyTotals lag;
+        lag.add(m_workers[i]->loopLag.histogram);
+        appendHistogramSamples(out, "ws2api_event_loop_lag_seconds",
+                               "worker=\"" + QByteArray::number(qulonglong(i)) + '"', lag);
+    }
+    appendMetric(out, "ws2api_event_loop_lag_max_seconds", "gauge",
+                 "The worst of that in the last 5 to 10 s, or of a stall going on now.");
+    const qint64 now = LoopLag::nowNs();
+    for (size_t i = 0; i < m_workers.size(); ++i) {
+        out += "ws2api_event_loop_lag_max_seconds{worker=\"" + QByteArray::number(qulonglong(i)) + "\"} "
+            + QByteArray::number(double(m_workers[i]->loopLag.recentWorstUs(now)) / 1e6) + '\n';
+    }
+}
 
 QByteArray Metrics::prometheusText() const
 {
@@ -208,6 +256,7 @@ QByteArray Metrics::prometheusText() const
     appendMetric(out, "ws2api_tls_handshakes_failed_total", "counter",
                  "TLS handshakes on the listeners that failed (protocol, cipher, certificate).");
     appendSample(out, "ws2api_tls_handshakes_failed_total", t.tlsHandshakesFailed);
+    appendLoopLag(out);
     // The usual process metrics, as Prometheus's client libraries name them.
     const platform::ProcessVitals vitals = platform::processVitals();
     if (vitals.openFiles >= 0) {

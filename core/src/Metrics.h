@@ -35,6 +35,23 @@ struct LatencyTotals
     double quantileMs(double q) const;
 };
 
+// How late a worker's event loop serves a timer (LoopLagProbe writes it, from the
+// worker's thread only; any thread reads it). Times are steady clock nanoseconds.
+struct LoopLag
+{
+    LatencyHistogram histogram;
+    // The worst lag of the window under way and of the one before it.
+    std::atomic<quint64> worstUs{0};
+    std::atomic<quint64> previousWorstUs{0};
+    // When the probe now pending is due; 0 while none is.
+    std::atomic<qint64> dueNs{0};
+
+    static qint64 nowNs();
+    // The worst lag of the last window or two, or of a stall going on at `nowNs`
+    // (the pending probe overdue), whichever is longer.
+    quint64 recentWorstUs(qint64 nowNs) const;
+};
+
 // One worker's counters. Each field has exactly one writing thread (the worker that
 // owns it), so an increment is a relaxed load and store: no locked instruction on
 // the message path. Any thread may read them at any time for /metrics or the admin
@@ -59,6 +76,7 @@ struct WorkerCounters
     std::atomic<quint64> framesRejected{0};  // ocpp: malformed or unmatched frames
     std::atomic<quint64> tlsHandshakesFailed{0};
     std::array<std::atomic<quint64>, size_t(Refusal::Count)> refused{};
+    LoopLag loopLag;
 
     static void bump(std::atomic<quint64> &counter, quint64 by = 1)
     {
@@ -112,6 +130,8 @@ public:
     QByteArray prometheusText() const;
 
 private:
+    void appendLoopLag(QByteArray &out) const;
+
     std::vector<std::unique_ptr<WorkerCounters>> m_workers;
     std::atomic<quint64> m_refusedOpenFiles{0};
     const ConnectGate *m_gate = nullptr;

@@ -20,6 +20,7 @@
 #include "transport/Transport.h"
 #include "IncomingConnection.h"
 #include "LogText.h"
+#include "LoopLagProbe.h"
 #include "Metrics.h"
 #include "PushEndpoint.h"
 #include "modes/OcppMode.h"
@@ -111,6 +112,8 @@ void Worker::start(const QList<Worker *> &allWorkers)
     connect(m_api, &ApiClient::idle, this, &Worker::maybeDrained);
 
     m_push = new PushEndpoint(this);
+    // How late this loop serves timers and sockets, for /metrics (ws2api_event_loop_lag_*).
+    new LoopLagProbe(&counters().loopLag, this);
 
     startPings();
 }

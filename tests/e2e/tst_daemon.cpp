@@ -14,6 +14,7 @@
 
 #include "DaemonProcess.h"
 #include "FakeApi.h"
+#include "MetricsScrape.h"
 #include "TestPki.h"
 
 using namespace Qt::Literals::StringLiterals;
@@ -96,6 +97,18 @@ void TestDaemon::echoThenSigterm()
     // The daemon greets itself through the demo API, so a newcomer sees an echo at once.
     QTRY_VERIFY(daemon.errorOutput().contains(
         "demo API works: sent \"hello from ws2api\", got back \"hello from ws2api\""));
+
+    // /metrics (on --listen, there being no --push-listen) has each worker's event
+    // loop lag: probes served, and the recent worst.
+    const auto lagOf = [port](int worker) {
+        const QByteArray label = "{worker=\"" + QByteArray::number(worker) + "\"}";
+        const QHash<QByteArray, double> samples = ws2api::test::scrapeMetrics(port);
+        return std::pair(samples.value("ws2api_event_loop_lag_seconds_count" + label, -1),
+                         samples.value("ws2api_event_loop_lag_max_seconds" + label, -1));
+    };
+    QTRY_VERIFY(lagOf(0).first > 0 && lagOf(1).first > 0);
+    QVERIFY(lagOf(0).second >= 0 && lagOf(1).second >= 0);
+    QCOMPARE(lagOf(2), std::pair(-1.0, -1.0));
 
     daemon.process().terminate();  // SIGTERM
     QTRY_COMPARE(disconnected.size(), 1);
