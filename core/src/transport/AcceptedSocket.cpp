@@ -63,7 +63,6 @@ using transport::TlsStream;
 AcceptedSocket::AcceptedSocket(qintptr descriptor, std::shared_ptr<const transport::TlsServerContext> tls)
     : m_fd(descriptor)
     , m_readNotifier(new QSocketNotifier(QSocketNotifier::Read, this))
-    , m_writeNotifier(new QSocketNotifier(QSocketNotifier::Write, this))
 {
     QHostAddress peer;
     QHostAddress local;
@@ -80,9 +79,7 @@ AcceptedSocket::AcceptedSocket(qintptr descriptor, std::shared_ptr<const transpo
     if (tls)
         m_tls = std::make_unique<TlsStream>(std::move(tls), descriptor);
     connect(m_readNotifier, &QSocketNotifier::activated, this, &AcceptedSocket::onReadable);
-    connect(m_writeNotifier, &QSocketNotifier::activated, this, &AcceptedSocket::onWritable);
     m_readNotifier->setSocket(descriptor);
-    m_writeNotifier->setSocket(descriptor);
     m_readNotifier->setEnabled(true);
 }
 
@@ -90,7 +87,7 @@ AcceptedSocket::~AcceptedSocket()
 {
     if (m_fd >= 0) {
         m_readNotifier->setEnabled(false);
-        m_writeNotifier->setEnabled(false);
+        watchWritable(false);
         m_tls.reset();
         platform::closeSocket(m_fd);
         m_fd = -1;
@@ -195,7 +192,7 @@ void AcceptedSocket::disconnectFromHost()
             return;
     }
     if (bytesToWrite() > 0 && !m_aborting) {
-        m_writeNotifier->setEnabled(true);  // finishes once the queue is out
+        watchWritable(true);  // finishes once the queue is out
         return;
     }
     finishClose(!m_aborting);
@@ -239,7 +236,7 @@ qint64 AcceptedSocket::sendOrQueue(const char *data, qint64 size)
     if (bytesToWrite() > 0 || (m_tls && !m_tls->established())) {
         m_out.append(data, size);
         if (!m_tls || m_tls->established())
-            m_writeNotifier->setEnabled(true);
+            watchWritable(true);
         return size;
     }
     qint64 done = 0;
@@ -252,9 +249,23 @@ qint64 AcceptedSocket::sendOrQueue(const char *data, qint64 size)
     }
     if (done < size) {
         m_out.append(data + done, size - done);
-        m_writeNotifier->setEnabled(true);
+        watchWritable(true);
     }
     return size;
+}
+
+// Most connections never find the kernel's send buffer full: the notifier (a QObject
+// with its private part and a connection, ~0.3 KiB) is made the first time it is needed.
+void AcceptedSocket::watchWritable(bool on)
+{
+    if (!m_writeNotifier) {
+        if (!on)
+            return;
+        m_writeNotifier = new QSocketNotifier(QSocketNotifier::Write, this);
+        connect(m_writeNotifier, &QSocketNotifier::activated, this, &AcceptedSocket::onWritable);
+        m_writeNotifier->setSocket(m_fd);
+    }
+    m_writeNotifier->setEnabled(on);
 }
 
 void AcceptedSocket::onReadable()
@@ -291,13 +302,13 @@ bool AcceptedSocket::continueHandshake()
 {
     switch (m_tls->handshake()) {
     case TlsStream::Status::Ok:
-        m_writeNotifier->setEnabled(bytesToWrite() > 0);
+        watchWritable(bytesToWrite() > 0);
         return true;
     case TlsStream::Status::WantRead:
-        m_writeNotifier->setEnabled(false);
+        watchWritable(false);
         return false;
     case TlsStream::Status::WantWrite:
-        m_writeNotifier->setEnabled(true);
+        watchWritable(true);
         return false;
     case TlsStream::Status::Closed:
         peerEnded();
@@ -326,7 +337,7 @@ void AcceptedSocket::readAvailable()
             const TlsStream::Status status = m_tls->read(buffer, ReadChunk, &got);
             if (status == TlsStream::Status::WantWrite) {
                 m_readWantsWrite = true;
-                m_writeNotifier->setEnabled(true);
+                watchWritable(true);
             }
             if (status == TlsStream::Status::Closed)
                 ended = true;
@@ -450,7 +461,7 @@ void AcceptedSocket::flushQueue()
         sent += done;
     }
     dropConsumed(&m_out, &m_outPos);
-    m_writeNotifier->setEnabled(!broken && (bytesToWrite() > 0 || m_readWantsWrite));
+    watchWritable(!broken && (bytesToWrite() > 0 || m_readWantsWrite));
     const QPointer<AcceptedSocket> alive(this);
     if (sent > 0) {
         Q_EMIT bytesWritten(sent);
@@ -529,7 +540,7 @@ void AcceptedSocket::finishClose(bool graceful)
     if (graceful && m_tls)
         m_tls->shutdown();
     m_readNotifier->setEnabled(false);
-    m_writeNotifier->setEnabled(false);
+    watchWritable(false);
     m_tls.reset();
     if (graceful && !m_peerEnded)
         transport::lingerAndClose(m_fd, m_lingerMs, m_lingerKeeper);

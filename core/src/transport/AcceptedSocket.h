@@ -110,6 +110,7 @@ private:
     void tellViolation();
     void onReadable();
     void onWritable();
+    void watchWritable(bool on);
     bool continueHandshake();
     void readAvailable();
     void flushQueue();
@@ -121,7 +122,7 @@ private:
 
     qintptr m_fd;
     QSocketNotifier *m_readNotifier;
-    QSocketNotifier *m_writeNotifier;
+    QSocketNotifier *m_writeNotifier = nullptr;  // made when first needed (watchWritable())
     std::unique_ptr<transport::TlsStream> m_tls;
     QByteArray m_in;  // read, not yet consumed from m_inPos on
     qsizetype m_inPos = 0;
