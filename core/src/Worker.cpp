@@ -150,7 +150,8 @@ void Worker::reconfigure(const ProxyConfig &config)
 void Worker::takeConnection(qintptr descriptor, ListenerRole role)
 {
     Q_ASSERT(QThread::currentThread() == thread());
-    auto *socket = new AcceptedSocket(descriptor, role == ListenerRole::Pushes ? m_pushTls : m_listenTls);
+    const auto &tls = role == ListenerRole::Pushes ? m_pushTls : m_listenTls;
+    auto *socket = new AcceptedSocket(descriptor, tls);
     if (m_shuttingDown) {
         socket->abort();
         delete socket;
@@ -158,7 +159,8 @@ void Worker::takeConnection(qintptr descriptor, ListenerRole role)
     }
     socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
     socket->setLingering(config().handshakeTimeoutMs, this);
-    watchTlsHandshake(socket);
+    if (tls)
+        watchTlsHandshake(socket);  // a connection (~0.1 KiB) a plaintext socket would keep for nothing
     new IncomingConnection(this, m_incoming, socket, role);
 }
 
@@ -207,14 +209,15 @@ QWebSocketServer *Worker::serverFor(const QString &protocol)
 void Worker::upgrade(QTcpSocket *socket, const QByteArray &clientId, const QString &protocol)
 {
     const QByteArray key = connectionKey(socket);
-    m_upgrading.insert(key, {clientId, protocol, socket});
     socket->setParent(m_incoming);
     // If the WebSocket handshake itself fails, the socket closes without a
     // newConnection(): forget it then, and tell the API, which accepted it.
     // The 101 waits until the client is registered: a client that sees its
     // connection open can be pushed to at once.
     transport::holdWrites(socket);
-    connect(socket, &QTcpSocket::disconnected, this, [this, key] {
+    // Only until newConnection(), which disconnects it: kept for the connection's life
+    // it would hold its key and a connection per client.
+    const auto gone = connect(socket, &QTcpSocket::disconnected, this, [this, key] {
         const auto it = m_upgrading.constFind(key);
         if (it == m_upgrading.cend())
             return;
@@ -223,6 +226,7 @@ void Worker::upgrade(QTcpSocket *socket, const QByteArray &clientId, const QStri
         gate().release();
         notifyGoneBeforeUpgrade(clientId);
     });
+    m_upgrading.insert(key, {clientId, protocol, socket, gone});
     serverFor(protocol)->handleConnection(socket);
 }
 
@@ -239,6 +243,7 @@ void Worker::onNewWebSocket(QWebSocketServer *server)
     while (QWebSocket *socket = server->nextPendingConnection()) {
         const Upgrading upgrading = m_upgrading.take(connectionKey(socket));
         const QByteArray &clientId = upgrading.clientId;
+        QObject::disconnect(upgrading.gone);
         // QWebSocket keeps using the QTcpSocket without owning it; tie their lives.
         if (upgrading.tcp && upgrading.tcp->parent() == m_incoming)
             upgrading.tcp->setParent(socket);

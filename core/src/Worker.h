@@ -160,6 +160,7 @@ private:
         QByteArray clientId;
         QString protocol;
         QPointer<QTcpSocket> tcp;
+        QMetaObject::Connection gone;  // its disconnected(), until newConnection()
     };
     QHash<QByteArray, Upgrading> m_upgrading;
     bool m_shuttingDown = false;
