@@ -42,7 +42,8 @@ ClientSession::ClientSession(Worker *worker, QWebSocket *socket, QTcpSocket *tra
     , m_clientId(std::move(clientId))
     , m_serial(serial)
     , m_protocol(std::move(protocol))
-    , m_remote(peerText(socket->peerAddress(), socket->peerPort()))
+    , m_peerAddress(socket->peerAddress())
+    , m_peerPort(socket->peerPort())
     , m_mode(worker->mode().newSession(*this))
     , m_connectedAtMs(nowMs())
     , m_lastActivityMs(m_connectedAtMs)
@@ -70,11 +71,16 @@ ClientSession::~ClientSession()
         transport::followReads(m_transport, {});
 }
 
+QString ClientSession::remote() const
+{
+    return peerText(m_peerAddress, m_peerPort);
+}
+
 ConnectionInfo ClientSession::info() const
 {
     ConnectionInfo info;
     info.clientId = m_clientId;
-    info.remote = m_remote;
+    info.remote = remote();
     info.protocol = m_protocol;
     info.connectedAtMs = m_connectedAtMs;
     info.messagesIn = m_messagesIn;
@@ -263,7 +269,7 @@ void ClientSession::onDisconnected()
     static constexpr const char *How[] = {"", "closed by ws2apid", "by the client",
                                           "dropped without a close frame"};
     qCInfo(lcSession).noquote().nospace()
-        << "client " << quotedForLog(m_clientId) << " from " << m_remote << " disconnected ("
+        << "client " << quotedForLog(m_clientId) << " from " << remote() << " disconnected ("
         << How[int(m_closer)] << "): code " << m_closeCode << " reason " << quotedForLog(m_closeReason)
         << ", after " << QString::number(double(nowMs() - m_connectedAtMs) / 1000, 'f', 1) << " s, "
         << m_messagesIn << " messages in, " << m_messagesOut << " out";

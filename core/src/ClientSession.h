@@ -2,6 +2,7 @@
 
 #include <QBasicTimer>
 #include <QByteArray>
+#include <QHostAddress>
 #include <QList>
 #include <QObject>
 #include <QString>
@@ -40,7 +41,7 @@ public:
     quint64 serial() const { return m_serial; }
     const QByteArray &clientId() const override { return m_clientId; }
     const QString &protocol() const override { return m_protocol; }
-    const QString &remote() const { return m_remote; }
+    QString remote() const;  // "address:port", made when asked (logs, the admin's list)
     qint64 lastActivityMs() const { return m_lastActivityMs; }
     bool isOpen() const override { return m_socket != nullptr && !m_closing; }
     ModeSession &mode() const { return *m_mode; }
@@ -92,7 +93,10 @@ private:
     QByteArray m_clientId;
     quint64 m_serial;
     QString m_protocol;
-    QString m_remote;  // kept for the disconnect line, when the socket is gone
+    // Kept for the disconnect line, when the socket is gone: the socket's own address
+    // (shared, not copied) and port rather than their text, ~50 bytes per client.
+    QHostAddress m_peerAddress;
+    quint16 m_peerPort;
     QString m_closeReason;
     // The client's bytes as QWebSocket reads them (clientBytesRead()), for what its
     // closeCode() cannot tell: a close frame without a code (1005) from one with 1000.
