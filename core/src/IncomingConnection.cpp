@@ -23,6 +23,18 @@ bool hasRole(ListenerRole role, ListenerRole wanted)
 {
     return (int(role) & int(wanted)) != 0;
 }
+
+// The least a QWebSocketServer needs to answer with the 101 the client's own head
+// would get: its key, and the subprotocol agreed here if it offered any (it then
+// supports just that one). The extensions it might ask for, Qt supports none of.
+QByteArray minimalUpgradeHead(const QByteArray &key, const QString &protocol)
+{
+    QByteArray head = "GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                      "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " + key + "\r\n";
+    if (!protocol.isEmpty())
+        head += "Sec-WebSocket-Protocol: " + protocol.toLatin1() + "\r\n";
+    return head + "\r\n";
+}
 } // namespace
 
 IncomingConnection::IncomingConnection(Worker *worker, QObject *parent, QTcpSocket *socket,
@@ -111,10 +123,10 @@ void IncomingConnection::inspect()
     }
     if (!hasRole(m_role, ListenerRole::WebSockets))
         return refuse(404, "not found\n");
-    startUpgrade(head);
+    startUpgrade(head, headLength);
 }
 
-void IncomingConnection::startUpgrade(const HttpHead &head)
+void IncomingConnection::startUpgrade(const HttpHead &head, qsizetype headLength)
 {
     if (head.header("Sec-WebSocket-Version").trimmed() != "13")
         return refuse(426, "WebSocket version 13 required\n", {{"Sec-WebSocket-Version", "13"}});
@@ -146,8 +158,10 @@ void IncomingConnection::startUpgrade(const HttpHead &head)
     m_askingApi = true;
     ConnectInfo info{*clientId, &head, m_socket->peerAddress(), *protocol, transport::clientCertHeader(m_socket),
                      transport::checksClientCertificates(m_socket)};
+    const QByteArray upgradeHead = minimalUpgradeHead(head.header("Sec-WebSocket-Key").trimmed(),
+                                                      offered.isEmpty() ? QString() : *protocol);
     m_worker->callApi(m_worker->mode().connectRequest(info), this,
-                      [this, id = *clientId, protocol = *protocol](const ApiResponse &response) {
+                      [this, id = *clientId, protocol = *protocol, headLength, upgradeHead](const ApiResponse &response) {
         m_askingApi = false;
         const ConnectVerdict verdict = m_worker->mode().connectVerdict(response);
         if (!verdict.accept || m_socket->state() != QAbstractSocket::ConnectedState)
@@ -173,6 +187,11 @@ void IncomingConnection::startUpgrade(const HttpHead &head)
         m_socket = nullptr;
         socket->disconnect(this);
         m_holdsSlot = false;  // the worker holds it now
+        // QWebSocket keeps the head it upgrades from for the connection's life, every
+        // header in a QNetworkRequest (~1 KiB for a bare client, more with cookies and
+        // tokens); read and checked here, it is of no more use: it gets the least that
+        // makes the same 101 (what the client sent after its head stays as it was).
+        transport::replacePendingHead(socket, headLength, upgradeHead);
         m_worker->upgrade(socket, id, protocol);
         deleteLater();
     }, Worker::StatusLog::ByCaller);

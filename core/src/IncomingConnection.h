@@ -28,7 +28,7 @@ public:
 
 private:
     void inspect();
-    void startUpgrade(const HttpHead &head);
+    void startUpgrade(const HttpHead &head, qsizetype headLength);
     // The cap and the connect rate (ConnectGate): true with a slot held, else refused.
     bool admit();
     void releaseSlot();

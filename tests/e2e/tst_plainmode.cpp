@@ -4,6 +4,7 @@
 #include <QTest>
 #include <QWebSocket>
 
+#include "ClientFrames.h"
 #include "HttpProbe.h"
 #include "TestProxy.h"
 
@@ -329,6 +330,30 @@ private Q_SLOTS:
         QCOMPARE(binaries.first().first().toByteArray(), message);
         QCOMPARE(requestsWithMethod(t, "POST").size(), 1);
         QCOMPARE(client->state(), QAbstractSocket::ConnectedState);
+    }
+
+    // The daemon hands QWebSocketServer a short head of its own in place of the
+    // client's (QWebSocket would keep every header for the connection's life): the
+    // API still sees the client's headers, the 101 is the one the client's head asks
+    // for, and the connection carries messages as any other.
+    void clientWithABigHeadIsUpgradedAsAnyOther()
+    {
+        TestProxy t;
+        QVERIFY(t.start());
+        const QByteArray cookie(6000, 'c');
+        HttpProbe probe(t.port(), HttpProbe::upgrade("/CP1?x=1", {{"Cookie", cookie}, {"Origin", "http://example.test"}}));
+        QTRY_VERIFY(probe.finished());
+        QCOMPARE(probe.status(), 101);
+        QVERIFY(probe.header("Sec-WebSocket-Protocol").isEmpty());
+        QCOMPARE(probe.header("Sec-WebSocket-Accept"), QByteArray("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="));
+        probe.socket()->write(clientFrame(0x81, "early") + clientFrame(0x82, "second"));
+        QTRY_COMPARE(requestsWithMethod(t, "POST").size(), 2);
+        const RecordedRequest connect = requestsWithMethod(t, "GET").first();
+        QCOMPARE(connect.header("Cookie"), cookie);
+        QCOMPARE(connect.query, QByteArray("x=1"));
+        QCOMPARE(requestsWithMethod(t, "POST").at(0).body, QByteArray("early"));
+        QCOMPARE(requestsWithMethod(t, "POST").at(1).body, QByteArray("second"));
+        QCOMPARE(requestsWithMethod(t, "POST").at(1).header("Content-Type"), QByteArray("application/octet-stream"));
     }
 
     void oversizedMessageClosesWith1009()

@@ -82,6 +82,26 @@ private Q_SLOTS:
         QCOMPARE(m_accepted->readAll(), QByteArray("pong"));
     }
 
+    // The upgrade step swaps the client's request head for a shorter one before
+    // QWebSocketServer reads it; what the client sent after its head stays, in order.
+    void pendingHeadIsReplacedAndTheRestKept()
+    {
+        connectPair();
+        const QByteArray head = "GET /CP1 HTTP/1.1\r\nCookie: " + QByteArray(2000, 'c') + "\r\n\r\n";
+        m_client->write(head + "frame-bytes");
+        QTRY_COMPARE(m_accepted->bytesAvailable(), qint64(head.size() + 11));
+        QVERIFY(!m_accepted->replacePendingHead(head.size() + 12, "x"));  // more than is there
+        QVERIFY(m_accepted->replacePendingHead(head.size(), "GET / HTTP/1.1\r\n\r\n"));
+        QCOMPARE(m_accepted->readAll(), QByteArray("GET / HTTP/1.1\r\n\r\nframe-bytes"));
+
+        // Once anything was read (a peek included), the head is the reader's: no swap.
+        m_client->write("more");
+        QTRY_COMPARE(m_accepted->bytesAvailable(), qint64(4));
+        QCOMPARE(m_accepted->peek(2), QByteArray("mo"));
+        QVERIFY(!m_accepted->replacePendingHead(2, "xx"));
+        QCOMPARE(m_accepted->readAll(), QByteArray("more"));
+    }
+
     // What the kernel does not take is queued, watched for from then on, and sent in
     // order, later writes behind it; the queue empties and the socket closes cleanly.
     void slowReaderGetsEverythingInOrder()

@@ -101,6 +101,20 @@ QByteArray AcceptedSocket::peekPending(qsizetype max) const
     return QByteArray(m_in.constData() + m_inPos, qMin<qsizetype>(max, pending()));
 }
 
+bool AcceptedSocket::replacePendingHead(qsizetype length, const QByteArray &head)
+{
+    if (length < 0 || length > pending() || m_frameCheck != FrameCheck::Off
+        || (isOpen() && QIODevice::bytesAvailable() > 0))
+        return false;
+    const QByteArrayView rest = QByteArrayView(m_in).sliced(m_inPos + length);
+    QByteArray in;
+    in.reserve(head.size() + rest.size());
+    in.append(head).append(rest);
+    m_in = std::move(in);
+    m_inPos = 0;
+    return true;
+}
+
 bool AcceptedSocket::verifiesClientCertificates() const
 {
     return m_tls && m_tls->verifiesClients();

@@ -41,6 +41,11 @@ public:
     // (QIODevice::peek() would keep a buffer chunk for the socket's life).
     QByteArray peekPending(qsizetype max) const;
 
+    // Puts `head` in place of the first `length` bytes not yet read, keeping what
+    // follows them; only before anything was read (QIODevice's buffer empty) and before
+    // the frame check starts. False, and nothing changed, otherwise.
+    bool replacePendingHead(qsizetype length, const QByteArray &head);
+
     // Whether client certificates are asked for and verified on this connection,
     // and the verified one as RFC 9440 has it in a header (":<base64 DER>:"),
     // empty without one.

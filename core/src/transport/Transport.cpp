@@ -29,6 +29,12 @@ qint64 queuedBytes(const QTcpSocket *socket)
     return socket ? socket->bytesToWrite() : 0;
 }
 
+bool replacePendingHead(QTcpSocket *socket, qsizetype length, const QByteArray &head)
+{
+    auto *accepted = qobject_cast<AcceptedSocket *>(socket);
+    return accepted && accepted->replacePendingHead(length, head);
+}
+
 void releasePeekBuffer(QTcpSocket *socket)
 {
     if (auto *accepted = qobject_cast<AcceptedSocket *>(socket))

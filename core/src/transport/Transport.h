@@ -35,6 +35,12 @@ bool checksClientCertificates(const QTcpSocket *socket);
 // What waits to be sent on `socket`, whatever layer holds it; 0 for a null socket.
 qint64 queuedBytes(const QTcpSocket *socket);
 
+// Puts `head` in place of the first `length` bytes not yet read from `socket` (a
+// request head the upgrade step has peeked at and checked), keeping what follows:
+// false, and nothing changed, where that cannot be done (bytes read already, fewer
+// than `length` pending, a transport of another kind).
+bool replacePendingHead(QTcpSocket *socket, qsizetype length, const QByteArray &head);
+
 // Once QWebSocketServer has read the handshake: frees what its peek left behind.
 void releasePeekBuffer(QTcpSocket *socket);
 
