@@ -34,7 +34,8 @@ HttpServerConnection::HttpServerConnection(QTcpSocket *socket, qint64 maxBody,
 {
     m_socket->setParent(this);
     m_idleTimer->setSingleShot(true);
-    m_idleTimer->callOnTimeout(m_socket, &QTcpSocket::abort);
+    m_idleTimer->callOnTimeout(this, &HttpServerConnection::onIdleTimeout);
+    m_lastActivity.start();
     m_idleTimer->start(IdleTimeoutMs);
     m_requestTimer->setSingleShot(true);
     m_requestTimer->callOnTimeout(this, &HttpServerConnection::onRequestTimeout);
@@ -51,7 +52,7 @@ HttpServerConnection::HttpServerConnection(QTcpSocket *socket, qint64 maxBody,
     });
     connect(m_socket, &QTcpSocket::bytesWritten, this, [this] {
         if (!m_closing)
-            m_idleTimer->start(IdleTimeoutMs);
+            m_lastActivity.start();
         pump();
     });
     connect(m_socket, &QTcpSocket::disconnected, this, &QObject::deleteLater);
@@ -71,11 +72,13 @@ void HttpServerConnection::fill()
 {
     while (!m_timedOut && !m_reader.hasRequest() && m_reader.wantsMore()) {
         if (m_unparsedPos == m_unparsed.size()) {
-            m_unparsed = m_socket->read(ReadChunk);
+            // Sized by what is there: QIODevice::read(n) allocates n bytes first.
+            const qint64 available = m_socket->bytesAvailable();
+            m_unparsed = m_socket->read(available > 0 ? qMin(available, ReadChunk) : ReadChunk);
             m_unparsedPos = 0;
             if (m_unparsed.isEmpty())
                 break;
-            m_idleTimer->start(IdleTimeoutMs);
+            m_lastActivity.start();
         }
         m_unparsedPos += m_reader.feedSome(QByteArrayView(m_unparsed).sliced(m_unparsedPos));
     }
@@ -115,6 +118,16 @@ void HttpServerConnection::pump()
         close();  // every request that came has its answer; no more will come
 }
 
+// Activity only notes the time (a timer re-armed per request costs more than the
+// request's parsing); the timer, once due, re-arms itself for what is left.
+void HttpServerConnection::onIdleTimeout()
+{
+    const qint64 left = IdleTimeoutMs - m_lastActivity.elapsed();
+    if (left > 0)
+        return m_idleTimer->start(int(left));
+    m_socket->abort();
+}
+
 void HttpServerConnection::onRequestTimeout()
 {
     if (m_closing || !m_reader.inRequest())
@@ -149,8 +162,17 @@ void HttpServerConnection::respond(const QByteArray &response, bool close)
     if (close || !m_keepAlive || m_answeringError)
         return this->close();
     // A pipelined request may already be buffered; answer it from the event loop so
-    // a long pipeline cannot recurse.
-    QMetaObject::invokeMethod(this, &HttpServerConnection::pump, Qt::QueuedConnection);
+    // a long pipeline cannot recurse. With nothing buffered, readyRead() comes back
+    // (one posted call per request less: most senders wait for each answer).
+    if (hasPendingInput())
+        QMetaObject::invokeMethod(this, &HttpServerConnection::pump, Qt::QueuedConnection);
+}
+
+bool HttpServerConnection::hasPendingInput() const
+{
+    return m_reader.hasRequest() || m_reader.error() != HttpRequestReader::Error::None
+        || m_unparsedPos < m_unparsed.size() || m_socket->bytesAvailable() > 0 || m_peerDone
+        || m_timedOut;
 }
 
 } // namespace ws2api

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <QByteArray>
+#include <QElapsedTimer>
 #include <QObject>
 #include <functional>
 
@@ -50,6 +51,9 @@ private:
     void pump();
     void fill();
     void onRequestTimeout();
+    void onIdleTimeout();
+    // Whether anything read or due waits to be handled without a readyRead().
+    bool hasPendingInput() const;
     void dropUnparsed();
     void close();
 
@@ -58,6 +62,7 @@ private:
     RequestHandler m_onRequest;
     ErrorHandler m_onError;
     QTimer *m_idleTimer;
+    QElapsedTimer m_lastActivity;  // the last byte in or out
     QTimer *m_requestTimer;
     QByteArray m_unparsed;  // read from the socket; the reader has taken it up to m_unparsedPos
     qsizetype m_unparsedPos = 0;
