@@ -157,8 +157,12 @@ void FloorServer::acceptClients()
     for (int i = 0; i < AcceptBatch; ++i) {
         const int fd = accept4(m_listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if (!wouldBlock() && errno != EINTR && errno != ECONNABORTED)
+            // Said once: out of descriptors, the listener stays readable and this repeats.
+            static bool said = false;
+            if (!wouldBlock() && errno != EINTR && errno != ECONNABORTED && !said) {
+                said = true;
                 std::fprintf(stderr, "ws2api-floor: accept: %s\n", std::strerror(errno));
+            }
             return;
         }
         if (size_t(fd) >= m_clients.size())
