@@ -7,6 +7,7 @@
 
 #include <memory>
 
+#include "BytePattern.h"
 #include "transport/AcceptedSocket.h"
 
 using ws2api::AcceptedSocket;
@@ -22,14 +23,6 @@ public:
 protected:
     void incomingConnection(qintptr descriptor) override { accepted.append(descriptor); }
 };
-
-QByteArray pattern(qsizetype size)
-{
-    QByteArray out(size, Qt::Uninitialized);
-    for (qsizetype i = 0; i < size; ++i)
-        out[i] = char('a' + (i * 7 + i / 65536) % 26);
-    return out;
-}
 
 } // namespace
 
@@ -107,7 +100,7 @@ private Q_SLOTS:
     void slowReaderGetsEverythingInOrder()
     {
         connectPair();
-        const QByteArray all = pattern(8 * 1024 * 1024);
+        const QByteArray all = ws2api::test::bytePattern(8 * 1024 * 1024);
         for (qsizetype at = 0; at < all.size(); at += 65536)
             QCOMPARE(m_accepted->write(all.mid(at, 65536)), qint64(65536));
         QVERIFY(m_accepted->bytesToWrite() > 0);
@@ -131,7 +124,7 @@ private Q_SLOTS:
     void closeWaitsForTheQueue()
     {
         connectPair();
-        const QByteArray all = pattern(4 * 1024 * 1024);
+        const QByteArray all = ws2api::test::bytePattern(4 * 1024 * 1024);
         m_accepted->write(all);
         QVERIFY(m_accepted->bytesToWrite() > 0);
         QSignalSpy closed(m_accepted.get(), &QAbstractSocket::disconnected);

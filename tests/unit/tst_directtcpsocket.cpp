@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include "BytePattern.h"
 #include "DirectTcpSocket.h"
 
 using ws2api::DirectTcpSocket;
@@ -36,14 +37,6 @@ QByteArray receiveBlocking(int fd, qsizetype size)
     }
     fcntl(fd, F_SETFL, flags);
     out.truncate(got);
-    return out;
-}
-
-QByteArray pattern(qsizetype size)
-{
-    QByteArray out(size, Qt::Uninitialized);
-    for (qsizetype i = 0; i < size; ++i)
-        out[i] = char('a' + (i * 7 + i / 65536) % 26);
     return out;
 }
 
@@ -146,7 +139,7 @@ private Q_SLOTS:
     {
         connectPair();
         acceptPeer();
-        const QByteArray all = pattern(8 * 1024 * 1024);
+        const QByteArray all = ws2api::test::bytePattern(8 * 1024 * 1024);
         for (qsizetype at = 0; at < all.size(); at += 65536)
             QCOMPARE(m_client->write(all.mid(at, 65536)), qint64(65536));
         QVERIFY(m_client->bytesToWrite() > 0);
