@@ -27,7 +27,7 @@ private:
 ApiConnection::ApiConnection(ApiConnectionOwner *owner, const ApiClientConfig &config)
     : m_owner(owner)
     , m_tls(config.tls)
-    , m_depth(config.tls ? 1 : config.pipelineDepth)
+    , m_depth(config.pipelineDepth)  // ApiClient has made it 1 for TLS
     , m_reader(config.maxResponseBody)
 {
     if (m_tls) {
@@ -41,7 +41,7 @@ ApiConnection::ApiConnection(ApiConnectionOwner *owner, const ApiClientConfig &c
         m_socket = std::move(socket);
     } else {
         auto socket = std::make_unique<DirectTcpSocket>();
-        if (config.pipelineDepth > 1)
+        if (m_depth > 1)
             socket->gatherWritesPerPass();
         m_socket = std::move(socket);
     }
@@ -70,10 +70,7 @@ ApiConnection::~ApiConnection()
 
 void ApiConnection::send(const QString &host, quint16 port, PendingRequest request)
 {
-    if (m_requests.empty()) {
-        m_responseBytes = 0;
-        m_reader.reset();
-    }
+    // The reader is fresh for a new connection, and reset after every response.
     m_requests.push_back(std::move(request));
 
     if (m_socket->state() == QAbstractSocket::UnconnectedState) {
@@ -147,12 +144,11 @@ bool ApiConnection::feed(const char *data, qsizetype size)
             fail(QStringLiteral("the API sent data while no request was open"));
             return true;
         }
-        const qsizetype before = m_responseBytes;
-        m_responseBytes += size;
-        if (m_reader.feed(QByteArrayView(data, size)) == HttpResponseReader::Status::Incomplete)
-            return false;
+        const HttpResponseReader::Status status = m_reader.feed(QByteArrayView(data, size));
         const qsizetype used = m_reader.consumed();
-        m_responseBytes = before + used;
+        m_responseBytes += used;
+        if (status == HttpResponseReader::Status::Incomplete)
+            return false;
         data += used;
         size -= used;
         // With no other request open, bytes after the response mean a confused server.
