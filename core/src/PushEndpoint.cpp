@@ -95,6 +95,10 @@ int PushEndpoint::authorize(HttpServerConnection *connection, const HttpHead &he
 void PushEndpoint::answer(HttpServerConnection *connection, int status, const QByteArray &body,
                           bool close)
 {
+    // The answer to nearly every push, built once (shared, not copied).
+    static const QByteArray delivered = HttpResponse::build(200, "OK\n", {}, false);
+    if (status == 200 && !close && body == "OK\n")
+        return connection->respond(delivered, false);
     HeaderList headers;
     if (status == 401)
         headers.emplaceBack("WWW-Authenticate", "Bearer");
@@ -154,15 +158,9 @@ void PushEndpoint::onRequest(HttpServerConnection *connection, const HttpRequest
     m_worker->routePush(parse.clientId, parse.message,
                         [this, guard](int outcome, const QByteArray &message) {
         m_worker->counters().countPush(WorkerCounters::pushOutcome(outcome));
-        if (!guard)
-            return;
-        if (outcome == 200 && message.isEmpty()) {
-            // The answer to nearly every push, built once (shared, not copied).
-            static const QByteArray delivered = HttpResponse::build(200, "OK\n", {}, false);
-            return guard->respond(delivered, false);
-        }
-        answer(guard, outcome, message.isEmpty() ? HttpResponse::reasonPhrase(outcome) + '\n'
-                                                 : message + '\n');
+        if (guard)
+            answer(guard, outcome, message.isEmpty() ? HttpResponse::reasonPhrase(outcome) + '\n'
+                                                     : message + '\n');
     });
 }
 
