@@ -1,19 +1,21 @@
 #include "ClientSession.h"
 
 #include <QLoggingCategory>
+#include <QTcpSocket>
 #include <QTimer>
 #include <QTimerEvent>
-#include <QWebSocket>
 #include <algorithm>
+#include <cstring>
+#include <memory>
 
 #include "ApiClient.h"
 #include "ClientRegistry.h"
-#include "DirectTcpSocket.h"
 #include "transport/Transport.h"
 #include "HostAddress.h"
 #include "LogText.h"
 #include "Metrics.h"
 #include "Worker.h"
+#include "ws/ServerFrame.h"
 
 Q_LOGGING_CATEGORY(lcSession, "ws2api.session", QtInfoMsg)
 
@@ -23,52 +25,49 @@ namespace {
 
 qint64 nowMs() { return QDateTime::currentMSecsSinceEpoch(); }
 
-// What QWebSocket answers a client's close frame with: its code, or 1000 for a
-// frame without one.
-int echoedCode(const CloseFrameScanner::Close &close)
+// RFC 6455 7.4.1: the codes the API hears for a close frame without a code, and for
+// a connection that ended without any; neither is ever sent.
+constexpr int NoStatusCode = 1005;
+constexpr int AbnormalClosure = 1006;
+
+// A frame on its way out, header and payload together so that it leaves in one
+// write: in one buffer per thread up to this size, in a buffer of its own above.
+constexpr qsizetype SharedFrameRoom = 64 * 1024;
+
+char *sharedFrameBuffer()
 {
-    return close.code.value_or(QWebSocketProtocol::CloseCodeNormal);
+    static thread_local std::unique_ptr<char[]> buffer(new char[SharedFrameRoom]);
+    return buffer.get();
 }
 
 } // namespace
 
-ClientSession::ClientSession(Worker *worker, QWebSocket *socket, QTcpSocket *transport,
-                             QByteArray clientId, quint64 serial, QString protocol)
+ClientSession::ClientSession(Worker *worker, QTcpSocket *transport, QByteArray clientId, quint64 serial,
+                             QString protocol)
     : QObject()  // owned by the worker's session table; see Worker::m_incoming
     , m_worker(worker)
-    , m_socket(socket)
     , m_transport(transport)
-    , m_tcp(qobject_cast<DirectTcpSocket *>(transport))
     , m_clientId(std::move(clientId))
     , m_serial(serial)
     , m_protocol(std::move(protocol))
-    , m_peerAddress(socket->peerAddress())
-    , m_peerPort(socket->peerPort())
+    , m_peerAddress(transport->peerAddress())
+    , m_peerPort(transport->peerPort())
+    , m_reader(quint64(worker->config().maxMessage), this)
     , m_mode(worker->mode().newSession(*this))
     , m_connectedAtMs(nowMs())
     , m_lastActivityMs(m_connectedAtMs)
 {
-    m_socket->setParent(this);
-    const auto maxMessage = quint64(worker->config().maxMessage);
-    m_socket->setMaxAllowedIncomingMessageSize(maxMessage);
-    m_socket->setMaxAllowedIncomingFrameSize(maxMessage);
-    connect(m_socket, &QWebSocket::textMessageReceived, this, [this](const QString &text) {
-        onMessage(ClientMessage{text.toUtf8(), false});
-    });
-    connect(m_socket, &QWebSocket::binaryMessageReceived, this, [this](const QByteArray &data) {
-        onMessage(ClientMessage{data, true});
-    });
-    connect(m_socket, &QWebSocket::pong, this, [this] { m_lastActivityMs = nowMs(); });
-    connect(m_socket, &QWebSocket::aboutToClose, this, &ClientSession::onAboutToClose);
-    connect(m_socket, &QWebSocket::disconnected, this, &ClientSession::onDisconnected);
+    m_transport->setParent(this);
+    connect(m_transport, &QTcpSocket::readyRead, this, &ClientSession::onReadable);
+    connect(m_transport, &QTcpSocket::disconnected, this, &ClientSession::onDisconnected);
     WorkerCounters::add(worker->counters().connections, 1);
 }
 
-ClientSession::~ClientSession()
+ClientSession::~ClientSession() = default;
+
+void ClientSession::start()
 {
-    // The Worker pointed the transport's read tap here (clientBytesRead()).
-    if (m_transport)
-        transport::followReads(m_transport, {});
+    onReadable();  // frames the client sent right behind its upgrade request
 }
 
 QString ClientSession::remote() const
@@ -89,12 +88,67 @@ ConnectionInfo ClientSession::info() const
     return info;
 }
 
-void ClientSession::onMessage(ClientMessage message)
+void ClientSession::onReadable()
 {
+    if (!m_transport)
+        return;
+    const QByteArray bytes = transport::takePending(m_transport);
+    if (bytes.isEmpty())
+        return;
+    // Any byte is a sign of life for the dead-peer check, a large message's first ones
+    // too.
     m_lastActivityMs = nowMs();
+    if (m_reader.status() == ClientFrameReader::Status::Violation)
+        return;  // the connection is being failed: what still comes is dropped
+    if (m_reader.feed(bytes) == ClientFrameReader::Status::Violation)
+        brokeProtocol();
+}
+
+// A frame RFC 6455 forbids: the messages before it went their way; the client is
+// closed with the code the RFC names, which the API hears.
+void ClientSession::brokeProtocol()
+{
+    m_worker->clientBrokeProtocol(this, m_reader.closeCode(), QString::fromLatin1(m_reader.reason()));
+    // RFC 6455 7.1.7: with the close frame sent, the connection closes without
+    // waiting for the client's.
+    if (m_transport)
+        m_transport->disconnectFromHost();
+}
+
+void ClientSession::frameMessage(QByteArray payload, bool binary)
+{
     ++m_messagesIn;
     WorkerCounters::bump(m_worker->counters().messagesIn);
-    m_mode->clientMessage(std::move(message));
+    m_mode->clientMessage(ClientMessage{std::move(payload), binary});
+}
+
+void ClientSession::framePing(QByteArray payload)
+{
+    if (m_transport && !m_closing)
+        sendFrame(ws::Opcode::Pong, payload);
+}
+
+void ClientSession::framePong()
+{
+    // Its bytes were the sign of life (onReadable()).
+}
+
+void ClientSession::frameClose(std::optional<quint16> code, QByteArray reason)
+{
+    if (!m_transport)
+        return;
+    if (!m_closing) {
+        // The client ends the connection: its close frame is answered with its code
+        // (RFC 6455 5.5.1), and the API hears the code (1005 for none) and reason.
+        m_closing = true;
+        m_closer = Closer::Client;
+        m_closeCode = code.value_or(NoStatusCode);
+        m_closeReason = QString::fromUtf8(reason);
+        m_worker->registry().release(m_clientId, m_serial);
+        sendFrame(ws::Opcode::Close, code ? ws::closePayload(*code, {}) : QByteArray());
+    }
+    // Both close frames are out: the server ends the TCP connection first (7.1.1).
+    m_transport->disconnectFromHost();
 }
 
 void ClientSession::callApiInOrder(ApiRequest request, ApiCallback done)
@@ -140,7 +194,7 @@ void ClientSession::callApi(ApiRequest request, ApiCallback done)
 
 int ClientSession::send(const ClientMessage &message)
 {
-    if (!m_socket || m_closing)
+    if (!m_transport || m_closing)
         return 404;
     if (transport::queuedBytes(m_transport) + message.data.size() > m_worker->config().sendQueueBytes) {
         qCInfo(lcSession).noquote() << "client" << quotedForLog(m_clientId)
@@ -148,16 +202,25 @@ int ClientSession::send(const ClientMessage &message)
         close(1008, QStringLiteral("send queue full"), true);
         return 503;
     }
-    {
-        const DirectTcpSocket::WriteBatch oneSend(m_tcp);
-        if (message.binary)
-            m_socket->sendBinaryMessage(message.data);
-        else
-            m_socket->sendTextMessage(QString::fromUtf8(message.data));
-    }
+    sendFrame(message.binary ? ws::Opcode::Binary : ws::Opcode::Text, message.data);
     ++m_messagesOut;
     WorkerCounters::bump(m_worker->counters().messagesOut);
     return 200;
+}
+
+void ClientSession::sendFrame(ws::Opcode opcode, QByteArrayView payload)
+{
+    const qsizetype size = ws::MaxServerHeader + payload.size();
+    QByteArray own;
+    char *frame = sharedFrameBuffer();
+    if (size > SharedFrameRoom) {
+        own.resize(size);
+        frame = own.data();
+    }
+    const int header = ws::serverFrameHeader(frame, opcode, quint64(payload.size()));
+    if (!payload.isEmpty())
+        std::memcpy(frame + header, payload.data(), size_t(payload.size()));
+    m_transport->write(frame, header + payload.size());
 }
 
 LogThrottle &ClientSession::frameRejected()
@@ -168,7 +231,7 @@ LogThrottle &ClientSession::frameRejected()
 
 void ClientSession::startCallTimer(int ms)
 {
-    if (m_socket)
+    if (m_transport)
         m_callTimer.start(ms, this);
 }
 
@@ -185,42 +248,9 @@ void ClientSession::timerEvent(QTimerEvent *event)
     m_mode->callTimedOut();
 }
 
-void ClientSession::clientBytesRead(QByteArrayView bytes)
-{
-    m_bytesFollowed = true;
-    if (bytes.isEmpty() || m_scanner.close())
-        return;
-    const auto pass = qsizetype(std::min<quint64>(m_scanner.skippable(), quint64(bytes.size())));
-    m_scanner.skip(quint64(pass));
-    m_scanner.feed(bytes.sliced(pass));
-}
-
-// QWebSocket sends a close frame, not asked to by us: its answer to the client's, or
-// its own on a protocol error (1002), a message too big (1009), ... (A connection
-// that drops without a close frame never shows here, only in onDisconnected().)
-void ClientSession::onAboutToClose()
-{
-    if (!m_socket || m_closer != Closer::Nobody)
-        return;  // ours, or told already (the transport's own aboutToClose follows Qt's)
-    const int sent = int(m_socket->closeCode());
-    const auto &received = m_scanner.close();
-    if (!m_bytesFollowed || (received && !received->malformed && sent == echoedCode(*received))) {
-        // The client's close frame, which Qt echoes (without its bytes, an empty one
-        // cannot be told from 1000, nor Qt's own close from a client's).
-        m_closer = Closer::Client;
-        m_closeCode = received ? received->code.value_or(QWebSocketProtocol::CloseCodeMissingStatusCode) : sent;
-        m_closeReason = received ? QString::fromUtf8(received->reason) : m_socket->closeReason();
-        return;
-    }
-    // Qt refused what the client sent (a bad close frame included) and closed.
-    m_closer = Closer::Daemon;
-    m_closeCode = sent;
-    m_closeReason = m_socket->closeReason();
-}
-
 void ClientSession::close(int code, const QString &reason, bool notifyApi)
 {
-    if (!m_socket || m_closing)
+    if (!m_transport || m_closing)
         return;
     m_closing = true;
     m_notifyApi = notifyApi;
@@ -228,42 +258,40 @@ void ClientSession::close(int code, const QString &reason, bool notifyApi)
     m_closeCode = code;
     m_closeReason = reason;
     m_worker->registry().release(m_clientId, m_serial);
-    m_socket->close(QWebSocketProtocol::CloseCode(code), reason);
-    // A peer that never answers the close handshake (or never reads) must not keep
-    // its socket for ever.
+    sendFrame(ws::Opcode::Close, ws::closePayload(quint16(code), reason.toUtf8()));
+    // The client answers with its close frame (frameClose()); one that never does (or
+    // never reads) must not keep its socket for ever.
     QTimer::singleShot(m_worker->config().handshakeTimeoutMs, this, [this] {
-        if (m_socket)
-            m_socket->abort();
+        if (m_transport)
+            m_transport->abort();
     });
 }
 
 void ClientSession::ping()
 {
-    if (m_socket && !m_closing) {
-        const DirectTcpSocket::WriteBatch oneSend(m_tcp);
-        m_socket->ping();
-    }
+    if (m_transport && !m_closing)
+        sendFrame(ws::Opcode::Ping, {});
 }
 
 void ClientSession::abortDeadPeer()
 {
-    if (!m_socket)
+    if (!m_transport)
         return;
     m_closing = true;
     m_closer = Closer::Daemon;
-    m_closeCode = QWebSocketProtocol::CloseCodeAbnormalDisconnection;  // no close frame either way
+    m_closeCode = AbnormalClosure;  // no close frame either way
     m_closeReason = QStringLiteral("ping timeout");
-    m_socket->abort();
+    m_transport->abort();
 }
 
 void ClientSession::onDisconnected()
 {
-    if (!m_socket)
+    if (!m_transport)
         return;
     if (m_closer == Closer::Nobody) {
         // Neither side sent a close frame: a FIN, a reset, a broken network.
         m_closer = Closer::Network;
-        m_closeCode = QWebSocketProtocol::CloseCodeAbnormalDisconnection;
+        m_closeCode = AbnormalClosure;
         m_closeReason.clear();
     }
     static constexpr const char *How[] = {"", "closed by ws2apid", "by the client",
@@ -275,11 +303,8 @@ void ClientSession::onDisconnected()
         << m_messagesIn << " messages in, " << m_messagesOut << " out";
     m_worker->registry().release(m_clientId, m_serial);
     WorkerCounters::add(m_worker->counters().connections, -1);
-    m_socket->disconnect(this);
-    transport::followReads(m_transport, {});
-    m_socket->deleteLater();
-    m_socket = nullptr;
-    m_tcp = nullptr;
+    m_transport->disconnect(this);
+    m_transport->deleteLater();
     m_transport = nullptr;
     m_callTimer.stop();
     m_mode->clientGone();
@@ -288,7 +313,7 @@ void ClientSession::onDisconnected()
 
 void ClientSession::finishIfDone()
 {
-    if (m_ended || m_socket || m_orderedInFlight || !m_ordered.empty() || m_unorderedInFlight > 0)
+    if (m_ended || m_transport || m_orderedInFlight || !m_ordered.empty() || m_unorderedInFlight > 0)
         return;
     m_ended = true;
     // A client back already, whose new connection the API accepted after this one

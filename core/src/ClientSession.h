@@ -9,41 +9,45 @@
 #include <functional>
 #include <memory>
 
-#include "CloseFrameScanner.h"
 #include "modes/ModeSession.h"
+#include "ws/ClientFrameReader.h"
 #include "ws2api/AdminTypes.h"
 
 class QTcpSocket;
-class QWebSocket;
 
 namespace ws2api {
 
-class DirectTcpSocket;
 class Worker;
+namespace ws {
+enum class Opcode : quint8;
+}
 
 // One WebSocket client on its worker: Open -> Closing -> Ended. The wire mode's
 // ModeSession decides what its messages become, and sees this class only as its
-// SessionHost; this class owns the socket, the bounded send queue, the mode's call
-// timer, and the ordered queue of API requests: one at a time, in the order the
+// SessionHost; this class owns the socket and speaks RFC 6455 on it (its frames
+// read by a ClientFrameReader, written whole, the close handshake), the bounded send
+// queue, the mode's call timer, and the ordered queue of API requests: one at a time, in the order the
 // client's messages came, so replies come back in that order too. Requests made
 // before the client went away still reach the API; the disconnect notice follows the
 // last of them. Final, so that the worker's calls of the SessionHost functions below
 // are direct ones.
-class ClientSession final : public QObject, public SessionHost
+class ClientSession final : public QObject, public SessionHost, private ClientFrameReader::Sink
 {
     Q_OBJECT
 public:
-    // `tcp` is the socket under `socket` (it lets a frame leave as one send()).
-    ClientSession(Worker *worker, QWebSocket *socket, QTcpSocket *transport, QByteArray clientId,
-                  quint64 serial, QString protocol);
+    // Takes `transport` (plaintext or TLS) once its upgrade is answered; what the
+    // client sent after its upgrade request is read by start().
+    ClientSession(Worker *worker, QTcpSocket *transport, QByteArray clientId, quint64 serial,
+                  QString protocol);
     ~ClientSession() override;
+    void start();
 
     quint64 serial() const { return m_serial; }
     const QByteArray &clientId() const override { return m_clientId; }
     const QString &protocol() const override { return m_protocol; }
     QString remote() const;  // "address:port", made when asked (logs, the admin's list)
     qint64 lastActivityMs() const { return m_lastActivityMs; }
-    bool isOpen() const override { return m_socket != nullptr && !m_closing; }
+    bool isOpen() const override { return m_transport != nullptr && !m_closing; }
     ModeSession &mode() const { return *m_mode; }
     ConnectionInfo info() const;
 
@@ -60,12 +64,6 @@ public:
     void close(int code, const QString &reason, bool notifyApi);
     void ping();
     void abortDeadPeer();
-    // The bytes QWebSocket took from the client's transport, in order, from the first
-    // after the upgrade (the Worker sets transport::followReads() to here; the session
-    // takes the tap away when its socket goes): they tell a close frame without a
-    // code (1005) from one with 1000, and a close of Qt's own from the client's. A
-    // transport that does not report its reads leaves 1000 for both.
-    void clientBytesRead(QByteArrayView bytes);
 
 protected:
     void timerEvent(QTimerEvent *event) override;
@@ -80,16 +78,21 @@ private:
     // Who ended the connection, for the log line and the API's X-Close-Code.
     enum class Closer : quint8 { Nobody, Daemon, Client, Network };
 
-    void onMessage(ClientMessage message);
+    // ClientFrameReader::Sink: the client's frames.
+    void frameMessage(QByteArray payload, bool binary) override;
+    void framePing(QByteArray payload) override;
+    void framePong() override;
+    void frameClose(std::optional<quint16> code, QByteArray reason) override;
+
+    void onReadable();
+    void brokeProtocol();
+    void sendFrame(ws::Opcode opcode, QByteArrayView payload);
     void pump();
-    void onAboutToClose();
     void onDisconnected();
     void finishIfDone();
 
     Worker *m_worker;
-    QWebSocket *m_socket;
-    QTcpSocket *m_transport;  // under m_socket: plaintext or TLS
-    DirectTcpSocket *m_tcp;   // m_transport when plaintext, for one send() per frame
+    QTcpSocket *m_transport;  // plaintext or TLS; null once the connection is gone
     QByteArray m_clientId;
     quint64 m_serial;
     QString m_protocol;
@@ -98,9 +101,7 @@ private:
     QHostAddress m_peerAddress;
     quint16 m_peerPort;
     QString m_closeReason;
-    // The client's bytes as QWebSocket reads them (clientBytesRead()), for what its
-    // closeCode() cannot tell: a close frame without a code (1005) from one with 1000.
-    CloseFrameScanner m_scanner;
+    ClientFrameReader m_reader;
     std::unique_ptr<ModeSession> m_mode;
     // QList rather than std::deque: an empty deque allocates ~600 bytes, and most
     // sessions have nothing waiting most of the time.
@@ -115,7 +116,6 @@ private:
     int m_unorderedInFlight = 0;
     QBasicTimer m_callTimer;  // the mode's (startCallTimer()); no QObject of its own
     Closer m_closer = Closer::Nobody;
-    bool m_bytesFollowed = false;
     bool m_orderedInFlight = false;
     bool m_closing = false;
     bool m_notifyApi = true;

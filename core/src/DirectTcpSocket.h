@@ -1,6 +1,5 @@
 #pragma once
 
-#include <QByteArray>
 #include <QTcpSocket>
 
 namespace ws2api {
@@ -14,10 +13,6 @@ namespace ws2api {
 // buffer at all; only the part it does not take (a client that stopped reading)
 // goes to QTcpSocket's own buffer, and from then on every write queues behind it,
 // in order, exactly as with a plain QTcpSocket, until the buffer is empty again.
-//
-// Writes can be held and then leave as one send(): QWebSocket writes a frame as
-// two writes (header, then payload), and a handshake's 101 must not reach the
-// client before the client can be found by pushes.
 class DirectTcpSocket : public QTcpSocket
 {
     Q_OBJECT
@@ -25,43 +20,18 @@ class DirectTcpSocket : public QTcpSocket
 public:
     using QTcpSocket::QTcpSocket;
 
-    // Gathers writes until releaseWrites(), which sends them; closing the socket
-    // releases them too.
-    void holdWrites() { m_holding = true; }
-    void releaseWrites();
-    bool holdingWrites() const { return m_holding; }
-
     // From now on every write waits in QTcpSocket's buffer for the write notifier,
     // which EpollEventDispatcher fires at the end of the loop pass: the writes of a
     // pass leave in one send() (a pipelining API connection's requests).
     void gatherWritesPerPass() { m_perPass = true; }
 
-    // Holds the writes of one scope (unless they are held already).
-    class WriteBatch
-    {
-    public:
-        explicit WriteBatch(DirectTcpSocket *socket);
-        ~WriteBatch();
-        WriteBatch(const WriteBatch &) = delete;
-        WriteBatch &operator=(const WriteBatch &) = delete;
-
-    private:
-        DirectTcpSocket *m_socket;
-    };
-
-    void disconnectFromHost() override;
-    void close() override;
-
 protected:
     qint64 writeData(const char *data, qint64 size) override;
-    // Where writes go once released: the kernel, then QTcpSocket's queue for what
+    // Where writes go: the kernel, then QTcpSocket's queue for what
     // it does not take. A socket with a transport of its own sends there instead.
     virtual qint64 sendOrQueue(const char *data, qint64 size);
 
 private:
-
-    QByteArray m_held;
-    bool m_holding = false;
     bool m_perPass = false;
 };
 

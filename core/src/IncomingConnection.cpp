@@ -23,18 +23,6 @@ bool hasRole(ListenerRole role, ListenerRole wanted)
 {
     return (int(role) & int(wanted)) != 0;
 }
-
-// The least a QWebSocketServer needs to answer with the 101 the client's own head
-// would get: its key, and the subprotocol agreed here if it offered any (it then
-// supports just that one). The extensions it might ask for, Qt supports none of.
-QByteArray minimalUpgradeHead(const QByteArray &key, const QString &protocol)
-{
-    QByteArray head = "GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                      "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " + key + "\r\n";
-    if (!protocol.isEmpty())
-        head += "Sec-WebSocket-Protocol: " + protocol.toLatin1() + "\r\n";
-    return head + "\r\n";
-}
 } // namespace
 
 IncomingConnection::IncomingConnection(Worker *worker, QObject *parent, QTcpSocket *socket,
@@ -132,8 +120,8 @@ void IncomingConnection::startUpgrade(const HttpHead &head, qsizetype headLength
         return refuse(426, "WebSocket version 13 required\n", {{"Sec-WebSocket-Version", "13"}});
     if (head.header("Sec-WebSocket-Key").isEmpty())
         return refuse(400, "missing Sec-WebSocket-Key\n");
-    // What QWebSocketServer checks as well: a request it would refuse after the
-    // API said yes would leave the API believing in a client that never came.
+    // RFC 6455 4.2.1: checked before the API is asked, which would otherwise
+    // believe in a client that never came.
     if (head.versionMajor != 1 || head.versionMinor < 1 || head.header("Host").isEmpty()
         || !head.connectionUpgrade)
         return refuse(400, "not a WebSocket upgrade (HTTP/1.1, Host and Connection: Upgrade required)\n");
@@ -158,10 +146,12 @@ void IncomingConnection::startUpgrade(const HttpHead &head, qsizetype headLength
     m_askingApi = true;
     ConnectInfo info{*clientId, &head, m_socket->peerAddress(), *protocol, transport::clientCertHeader(m_socket),
                      transport::checksClientCertificates(m_socket)};
-    const QByteArray upgradeHead = minimalUpgradeHead(head.header("Sec-WebSocket-Key").trimmed(),
-                                                      offered.isEmpty() ? QString() : *protocol);
+    Worker::Upgrade upgrade{headLength, head.header("Sec-WebSocket-Key").trimmed(), *clientId, *protocol,
+                            offered.isEmpty() ? QString() : *protocol};
     m_worker->callApi(m_worker->mode().connectRequest(info), this,
-                      [this, id = *clientId, protocol = *protocol, headLength, upgradeHead](const ApiResponse &response) {
+                      [this, upgrade = std::move(upgrade)](const ApiResponse &response) {
+        const QByteArray &id = upgrade.clientId;
+        const QString &protocol = upgrade.protocol;
         m_askingApi = false;
         const ConnectVerdict verdict = m_worker->mode().connectVerdict(response);
         if (!verdict.accept || m_socket->state() != QAbstractSocket::ConnectedState)
@@ -187,12 +177,7 @@ void IncomingConnection::startUpgrade(const HttpHead &head, qsizetype headLength
         m_socket = nullptr;
         socket->disconnect(this);
         m_holdsSlot = false;  // the worker holds it now
-        // QWebSocket keeps the head it upgrades from for the connection's life, every
-        // header in a QNetworkRequest (~1 KiB for a bare client, more with cookies and
-        // tokens); read and checked here, it is of no more use: it gets the least that
-        // makes the same 101 (what the client sent after its head stays as it was).
-        transport::replacePendingHead(socket, headLength, upgradeHead);
-        m_worker->upgrade(socket, id, protocol);
+        m_worker->upgrade(socket, upgrade);
         deleteLater();
     }, Worker::StatusLog::ByCaller);
 }

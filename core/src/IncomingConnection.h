@@ -11,9 +11,9 @@ class QTimer;
 namespace ws2api {
 
 // A freshly accepted connection on its worker, until we know what it is. The request
-// head is only peeked at, never consumed, so that an upgrade can be handed to
-// QWebSocketServer::handleConnection() untouched once the API has accepted it; a
-// plain HTTP request goes to the push endpoint; anything else gets its HTTP error.
+// head is only peeked at, never consumed, so that a plain HTTP request goes to the
+// push endpoint whole; an upgrade the API accepts becomes the worker's session (see
+// Worker::upgrade()), anything else gets its HTTP error.
 class IncomingConnection : public QObject
 {
     Q_OBJECT

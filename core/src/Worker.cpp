@@ -8,8 +8,6 @@
 #include <QTcpSocket>
 #include <QThread>
 #include <QTimer>
-#include <QWebSocket>
-#include <QWebSocketServer>
 
 #include "ApiClient.h"
 #include "ClientRegistry.h"
@@ -25,6 +23,7 @@
 #include "PushEndpoint.h"
 #include "modes/OcppMode.h"
 #include "modes/PlainMode.h"
+#include "ws/ServerFrame.h"
 
 Q_LOGGING_CATEGORY(lcWorker, "ws2api.worker", QtInfoMsg)
 
@@ -33,15 +32,6 @@ namespace ws2api {
 namespace {
 
 constexpr int MaxPingSlices = 100;
-
-// The TCP 4-tuple names one connection on this worker, before and after the
-// QWebSocketServer turns its QTcpSocket into a QWebSocket.
-template <typename Socket>
-QByteArray connectionKey(const Socket *s)
-{
-    return s->peerAddress().toString().toLatin1() + ' ' + QByteArray::number(s->peerPort()) + ' '
-        + s->localAddress().toString().toLatin1() + ' ' + QByteArray::number(s->localPort());
-}
 
 WorkerCounters::Api apiOutcome(const ApiResponse &response)
 {
@@ -193,41 +183,29 @@ void Worker::adoptHttp(QTcpSocket *socket)
     m_push->adopt(socket);
 }
 
-QWebSocketServer *Worker::serverFor(const QString &protocol)
+void Worker::upgrade(QTcpSocket *socket, const Upgrade &upgrade)
 {
-    QWebSocketServer *&server = m_wsServers[protocol];
-    if (!server) {
-        server = new QWebSocketServer(QStringLiteral("ws2api"), QWebSocketServer::NonSecureMode, this);
-        server->setHandshakeTimeout(config().handshakeTimeoutMs);
-        if (!protocol.isEmpty())
-            server->setSupportedSubprotocols({protocol});
-        connect(server, &QWebSocketServer::newConnection, this, [this, server] { onNewWebSocket(server); });
+    socket->skip(upgrade.headLength);  // read and checked by IncomingConnection
+    const quint64 serial = m_shared.registry->newSessionSerial();
+    auto *session = new ClientSession(this, socket, upgrade.clientId, serial, upgrade.protocol);
+    m_sessions.insert(serial, session);
+    WorkerCounters::bump(counters().connectionsAccepted);
+    // The 101 only once the client is registered: a client that sees its connection
+    // open can be pushed to at once.
+    const auto previous = m_shared.registry->claim(upgrade.clientId, {m_index, serial});
+    socket->write(ws::switchingProtocols(upgrade.key, upgrade.answeredProtocol.toLatin1()));
+    qCInfo(lcWorker).noquote().nospace()
+        << "client " << quotedForLog(upgrade.clientId) << " from " << session->remote() << " connected ("
+        << IncomingConnection::protocolText(upgrade.protocol) << "): 101"
+        << (previous ? ", replacing its older connection" : "");
+    if (previous) {
+        Worker *owner = m_workers.value(previous->worker);
+        const quint64 oldSerial = previous->session;
+        QMetaObject::invokeMethod(owner, [owner, oldSerial] {
+            owner->closeSession(oldSerial, 1008, QStringLiteral("replaced"), false);
+        }, owner == this ? Qt::DirectConnection : Qt::QueuedConnection);
     }
-    return server;
-}
-
-void Worker::upgrade(QTcpSocket *socket, const QByteArray &clientId, const QString &protocol)
-{
-    const QByteArray key = connectionKey(socket);
-    socket->setParent(m_incoming);
-    // If the WebSocket handshake itself fails, the socket closes without a
-    // newConnection(): forget it then, and tell the API, which accepted it.
-    // The 101 waits until the client is registered: a client that sees its
-    // connection open can be pushed to at once.
-    transport::holdWrites(socket);
-    // Only until newConnection(), which disconnects it: kept for the connection's life
-    // it would hold its key and a connection per client.
-    const auto gone = connect(socket, &QTcpSocket::disconnected, this, [this, key] {
-        const auto it = m_upgrading.constFind(key);
-        if (it == m_upgrading.cend())
-            return;
-        const QByteArray clientId = it->clientId;
-        m_upgrading.erase(it);
-        gate().release();
-        notifyGoneBeforeUpgrade(clientId);
-    });
-    m_upgrading.insert(key, {clientId, protocol, socket, gone});
-    serverFor(protocol)->handleConnection(socket);
+    session->start();
 }
 
 void Worker::notifyGoneBeforeUpgrade(const QByteArray &clientId)
@@ -235,49 +213,6 @@ void Worker::notifyGoneBeforeUpgrade(const QByteArray &clientId)
     if (config().notifyDisconnect) {
         callApi(mode().disconnectRequest(clientId, QStringLiteral("left before the upgrade completed")),
                 this, {});
-    }
-}
-
-void Worker::onNewWebSocket(QWebSocketServer *server)
-{
-    while (QWebSocket *socket = server->nextPendingConnection()) {
-        const Upgrading upgrading = m_upgrading.take(connectionKey(socket));
-        const QByteArray &clientId = upgrading.clientId;
-        QObject::disconnect(upgrading.gone);
-        // QWebSocket keeps using the QTcpSocket without owning it; tie their lives.
-        if (upgrading.tcp && upgrading.tcp->parent() == m_incoming)
-            upgrading.tcp->setParent(socket);
-        if (clientId.isEmpty()) {
-            socket->abort();
-            socket->deleteLater();
-            continue;
-        }
-        const quint64 serial = m_shared.registry->newSessionSerial();
-        auto *session = new ClientSession(this, socket, upgrading.tcp, clientId, serial, upgrading.protocol);
-        // What QWebSocket reads, the session follows to the client's close frame.
-        transport::followReads(upgrading.tcp, [session](QByteArrayView bytes) { session->clientBytesRead(bytes); });
-        // A frame RFC 6455 forbids never reaches QWebSocket: the client is closed
-        // with the code the RFC names, and the API hears that code. (The session
-        // outlives its transport, which is its socket's child.)
-        transport::checkClientFrames(upgrading.tcp, quint64(config().maxMessage),
-                                     [this, session](int code, const QString &reason) {
-            clientBrokeProtocol(session, code, reason);
-        });
-        m_sessions.insert(serial, session);
-        WorkerCounters::bump(counters().connectionsAccepted);
-        const auto previous = m_shared.registry->claim(clientId, {m_index, serial});
-        transport::releasePeekBuffer(upgrading.tcp);
-        transport::releaseWrites(upgrading.tcp);
-        qCInfo(lcWorker).noquote().nospace()
-            << "client " << quotedForLog(clientId) << " from " << session->remote() << " connected ("
-            << IncomingConnection::protocolText(upgrading.protocol) << "): 101" << (previous ? ", replacing its older connection" : "");
-        if (!previous)
-            continue;
-        Worker *owner = m_workers.value(previous->worker);
-        const quint64 oldSerial = previous->session;
-        QMetaObject::invokeMethod(owner, [owner, oldSerial] {
-            owner->closeSession(oldSerial, 1008, QStringLiteral("replaced"), false);
-        }, owner == this ? Qt::DirectConnection : Qt::QueuedConnection);
     }
 }
 
@@ -398,14 +333,19 @@ void Worker::pingSweep()
 {
     const qint64 deadline = QDateTime::currentMSecsSinceEpoch() - 2 * qint64(config().pingIntervalMs);
     const quint64 slice = m_pingTick++ % quint64(m_pingSlices);
+    // An abort ends a session at once, and an ended session leaves m_sessions: the
+    // dead are aborted after the walk.
+    QList<ClientSession *> dead;
     for (ClientSession *session : std::as_const(m_sessions)) {
         if (session->serial() % quint64(m_pingSlices) != slice || !session->isOpen())
             continue;
         if (session->lastActivityMs() < deadline)
-            session->abortDeadPeer();
+            dead.append(session);
         else
             session->ping();
     }
+    for (ClientSession *session : std::as_const(dead))
+        session->abortDeadPeer();
 }
 
 void Worker::shutdown()

@@ -4,7 +4,6 @@
 #include <QHash>
 #include <QList>
 #include <QObject>
-#include <QPointer>
 #include <QString>
 #include <functional>
 #include <memory>
@@ -18,8 +17,6 @@
 
 class QTcpSocket;
 class QTimer;
-class QWebSocket;
-class QWebSocketServer;
 
 namespace ws2api {
 
@@ -39,8 +36,8 @@ struct WorkerCounters;
 using PushReply = std::function<void(int status, const QByteArray &message)>;
 
 // One event loop on its own thread, owning the connections it was handed: their
-// handshakes, WebSocket sessions and push connections, its own API client and a
-// non-listening QWebSocketServer. Other threads talk to it only by queued calls.
+// handshakes, WebSocket sessions and push connections, and its own API client.
+// Other threads talk to it only by queued calls.
 class Worker : public QObject
 {
     Q_OBJECT
@@ -78,8 +75,8 @@ public:
     // Called on the worker thread: closes session `serial` (if still here).
     void closeSession(quint64 serial, int code, const QString &reason, bool notifyApi);
 
-    // Called on the worker thread: a client's frame broke RFC 6455 (the transport held
-    // it back); the client is closed with `code`, which the API hears.
+    // Called on the worker thread: a client's frame broke RFC 6455 (it went no
+    // further); the client is closed with `code`, which the API hears.
     void clientBrokeProtocol(ClientSession *session, int code, const QString &reason);
 
     // Called on the worker thread: the open clients whose ClientId contains `filter`.
@@ -107,9 +104,18 @@ public:
     void callApi(ApiRequest request, QObject *context, std::function<void(const ApiResponse &)> done,
                  StatusLog statusLog = StatusLog::Here);
 
-    // Called by IncomingConnection once the API accepted an upgrade: hands the socket
-    // to the QWebSocketServer, which completes the handshake.
-    void upgrade(QTcpSocket *socket, const QByteArray &clientId, const QString &protocol);
+    // An upgrade the API accepted.
+    struct Upgrade
+    {
+        qsizetype headLength = 0;   // the request head's bytes, still unread on the socket
+        QByteArray key;             // its Sec-WebSocket-Key
+        QByteArray clientId;
+        QString protocol;           // the subprotocol spoken
+        QString answeredProtocol;   // the one the 101 names: none if the client offered none
+    };
+    // Called by IncomingConnection once the API accepted an upgrade: the client's
+    // session starts, and the 101 answers the client.
+    void upgrade(QTcpSocket *socket, const Upgrade &upgrade);
     // A client the API accepted left before its WebSocket was up: the API hears
     // of it as of any other disconnect (when disconnects are notified).
     void notifyGoneBeforeUpgrade(const QByteArray &clientId);
@@ -128,8 +134,6 @@ Q_SIGNALS:
 private:
     void watchTlsHandshake(AcceptedSocket *socket);
     void updateTls();
-    void onNewWebSocket(QWebSocketServer *server);
-    QWebSocketServer *serverFor(const QString &protocol);
     void pingSweep();
     void startPings();
     void maybeDrained();
@@ -140,9 +144,6 @@ private:
     QList<Worker *> m_workers;
     std::unique_ptr<WireMode> m_mode;
     ApiClient *m_api = nullptr;
-    // One non-listening server per subprotocol spoken, each offering just that one,
-    // so that the handshake answers exactly what we negotiated before asking the API.
-    QHash<QString, QWebSocketServer *> m_wsServers;
     PushEndpoint *m_push = nullptr;
     // Parent of connections still being sorted out and sockets mid-handshake. Not
     // the worker itself: QObject finds a child to remove by a linear scan, and the
@@ -154,15 +155,6 @@ private:
     int m_pingSlices = 1;
     quint64 m_pingTick = 0;
     QHash<quint64, ClientSession *> m_sessions;
-    // Upgrades handed to a QWebSocketServer, by TCP 4-tuple, until its newConnection().
-    struct Upgrading
-    {
-        QByteArray clientId;
-        QString protocol;
-        QPointer<QTcpSocket> tcp;
-        QMetaObject::Connection gone;  // its disconnected(), until newConnection()
-    };
-    QHash<QByteArray, Upgrading> m_upgrading;
     bool m_shuttingDown = false;
     bool m_drained = false;
     LogThrottle m_apiAnswerLog;

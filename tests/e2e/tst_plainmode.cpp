@@ -2,6 +2,7 @@
 // (FakeApi) over loopback.
 #include <QSignalSpy>
 #include <QTest>
+#include <QTimer>
 #include <QWebSocket>
 
 #include "ClientFrames.h"
@@ -332,10 +333,8 @@ private Q_SLOTS:
         QCOMPARE(client->state(), QAbstractSocket::ConnectedState);
     }
 
-    // The daemon hands QWebSocketServer a short head of its own in place of the
-    // client's (QWebSocket would keep every header for the connection's life): the
-    // API still sees the client's headers, the 101 is the one the client's head asks
-    // for, and the connection carries messages as any other.
+    // A client with a large head (cookies): the API sees its headers, the 101 is the
+    // one its head asks for, and the connection carries messages as any other.
     void clientWithABigHeadIsUpgradedAsAnyOther()
     {
         TestProxy t;
@@ -471,6 +470,37 @@ private Q_SLOTS:
         QCOMPARE(requestsWithMethod(t, "DELETE").first().path, QByteArray("/silent"));
         QCOMPARE(requestsWithMethod(t, "DELETE").first().body, QByteArray("ping timeout"));
         QCOMPARE(alive->state(), QAbstractSocket::ConnectedState);
+    }
+
+    // A message that trickles in for longer than two ping intervals: its bytes are
+    // signs of life, so the dead-peer check leaves the client be, and the message
+    // arrives whole.
+    void aTricklingMessageIsNoDeadPeer()
+    {
+        TestProxy t;
+        t.config.pingIntervalMs = 300;
+        QVERIFY(t.start());
+        HttpProbe slow(t.port(), HttpProbe::upgrade("/slow"));
+        QTRY_VERIFY(slow.finished());
+        QCOMPARE(slow.status(), 101);
+        const QByteArray payload(30, 't');
+        const QByteArray frame = clientFrame(0x81, payload);
+        qsizetype sent = frame.size() - payload.size();
+        slow.socket()->write(frame.first(sent));
+        QTimer trickle;  // a byte every 60 ms: 1.8 s, six ping intervals
+        trickle.callOnTimeout([&] {
+            if (sent < frame.size())
+                slow.socket()->write(frame.sliced(sent++, 1));
+        });
+        trickle.start(60);
+        QTRY_COMPARE_WITH_TIMEOUT(requestsWithMethod(t, "POST").size(), 1, 10000);
+        QCOMPARE(requestsWithMethod(t, "POST").first().body, payload);
+        QVERIFY(!slow.closed());
+        QCOMPARE(requestsWithMethod(t, "DELETE").size(), 0);
+        // Silent from now on (it never answers a ping): the check still ends it.
+        QTRY_VERIFY_WITH_TIMEOUT(slow.closed(), 10000);
+        QTRY_COMPARE(requestsWithMethod(t, "DELETE").size(), 1);
+        QCOMPARE(requestsWithMethod(t, "DELETE").first().body, QByteArray("ping timeout"));
     }
 
     void stopClosesClientsWith1001AndNotifiesTheApi()

@@ -83,56 +83,6 @@ private Q_SLOTS:
         QCOMPARE(receiveBlocking(int(m_peer->socketDescriptor()), 5), QByteArray("hello"));
     }
 
-    void batchLeavesAsOneSend()
-    {
-        connectPair();
-        acceptPeer();
-        const int peerFd = int(m_peer->socketDescriptor());
-        {
-            const DirectTcpSocket::WriteBatch batch(m_client.get());
-            QCOMPARE(m_client->write("head"), qint64(4));
-            QCOMPARE(m_client->write("-payload"), qint64(8));
-            char byte;
-            QCOMPARE(::recv(peerFd, &byte, 1, MSG_DONTWAIT | MSG_PEEK), ssize_t(-1));
-        }
-        QCOMPARE(receiveBlocking(peerFd, 12), QByteArray("head-payload"));
-    }
-
-    // A handshake's answer waits until the worker has registered the client.
-    void heldWritesWaitForRelease()
-    {
-        connectPair();
-        acceptPeer();
-        const int peerFd = int(m_peer->socketDescriptor());
-        m_client->holdWrites();
-        QCOMPARE(m_client->write("HTTP/1.1 101"), qint64(12));
-        QCOMPARE(m_client->write(" Switching"), qint64(10));
-        for (int i = 0; i < 3; ++i)
-            QCoreApplication::processEvents();
-        char byte;
-        QCOMPARE(::recv(peerFd, &byte, 1, MSG_DONTWAIT | MSG_PEEK), ssize_t(-1));
-        {
-            // A batch inside a hold does not end the hold.
-            const DirectTcpSocket::WriteBatch batch(m_client.get());
-            m_client->write("!");
-        }
-        QVERIFY(m_client->holdingWrites());
-        m_client->releaseWrites();
-        QCOMPARE(receiveBlocking(peerFd, 23), QByteArray("HTTP/1.1 101 Switching!"));
-    }
-
-    // A refusal written while held still reaches the client when the socket closes.
-    void closingSendsHeldWrites()
-    {
-        connectPair();
-        acceptPeer();
-        m_client->holdWrites();
-        m_client->write("HTTP/1.1 400 Bad Request\r\n\r\n");
-        m_client->disconnectFromHost();
-        QCOMPARE(receiveBlocking(int(m_peer->socketDescriptor()), 28),
-                 QByteArray("HTTP/1.1 400 Bad Request\r\n\r\n"));
-    }
-
     // The kernel takes what fits; the rest waits in QTcpSocket's buffer, and
     // later writes queue behind it.
     void slowReaderGetsEverythingInOrder()

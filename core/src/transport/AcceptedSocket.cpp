@@ -5,12 +5,9 @@
 #include <QSocketNotifier>
 #include <QVariant>
 
-#include <algorithm>
 #include <cstring>
-#include <optional>
 
 #include "platform/Platform.h"
-#include "ws/ClientFrameChecker.h"
 #include "transport/LingeringClose.h"
 #include "transport/Tls.h"
 
@@ -19,11 +16,8 @@ namespace ws2api {
 namespace {
 // What one read takes at most (four TLS records), into one buffer per thread.
 constexpr qint64 ReadChunk = 64 * 1024;
-// Unconsumed input beyond this stops reading until the owner catches up (but see
-// readAheadLimit()).
+// Unconsumed input beyond this stops reading until the owner catches up.
 constexpr qint64 ReadAheadLimit = 256 * 1024;
-// The longest WebSocket frame header: 2 bytes, 8 of length, 4 of mask.
-constexpr qint64 MaxFrameHeader = 14;
 // Unsent output beyond this stops reading too: a client that sends pings (or anything
 // else with an answer) and does not read the answers is held back by its own TCP
 // window instead of filling our memory.
@@ -35,15 +29,6 @@ char *readBuffer()
 {
     static thread_local char buffer[ReadChunk];
     return buffer;
-}
-
-// The checker for a connection between frames: what a new one would be, so that one
-// per thread serves them all, and none is allocated for a read of whole frames.
-ClientFrameChecker &freshChecker(quint64 maxMessage)
-{
-    static thread_local std::optional<ClientFrameChecker> checker;
-    checker.emplace(maxMessage);
-    return *checker;
 }
 
 void dropConsumed(QByteArray *data, qsizetype *pos)
@@ -101,58 +86,18 @@ QByteArray AcceptedSocket::peekPending(qsizetype max) const
     return QByteArray(m_in.constData() + m_inPos, qMin<qsizetype>(max, pending()));
 }
 
-bool AcceptedSocket::replacePendingHead(qsizetype length, const QByteArray &head)
+QByteArray AcceptedSocket::takePending()
 {
-    if (length < 0 || length > pending() || m_frameCheck != FrameCheck::Off
-        || (isOpen() && QIODevice::bytesAvailable() > 0))
-        return false;
-    const QByteArrayView rest = QByteArrayView(m_in).sliced(m_inPos + length);
-    QByteArray in;
-    in.reserve(head.size() + rest.size());
-    in.append(head).append(rest);
-    m_in = std::move(in);
+    QByteArray taken = m_inPos == 0 ? std::exchange(m_in, {}) : m_in.sliced(m_inPos);
+    m_in = QByteArray();
     m_inPos = 0;
-    return true;
+    resumeReading();
+    return taken;
 }
 
 bool AcceptedSocket::verifiesClientCertificates() const
 {
     return m_tls && m_tls->verifiesClients();
-}
-
-void AcceptedSocket::releasePeekBuffer()
-{
-    // Opening again is what empties QIODevice's buffers: nothing else reaches them.
-    if (isOpen() && QIODevice::bytesAvailable() == 0)
-        QIODevice::open(openMode());
-}
-
-void AcceptedSocket::setReadTap(std::function<void(QByteArrayView)> tap)
-{
-    m_readTap = std::move(tap);
-    // Read before anything that comes through readData(): left by a peek.
-    if (m_readTap && isOpen() && QIODevice::bytesAvailable() > 0)
-        m_readTap(QIODevice::peek(QIODevice::bytesAvailable()));
-}
-
-void AcceptedSocket::checkClientFrames(quint64 maxMessage,
-                                       std::function<void(int code, const QString &reason)> violated)
-{
-    m_frameCheck = FrameCheck::On;
-    m_maxMessage = maxMessage;
-    m_frameViolated = std::move(violated);
-    // Bytes a peek left in QIODevice's buffer are the owner's already: checked
-    // (a violation there still closes the connection), not held back.
-    if (isOpen() && QIODevice::bytesAvailable() > 0) {
-        checkFrames(QIODevice::peek(QIODevice::bytesAvailable()));
-        if (m_frameCheck == FrameCheck::Violated)
-            m_unvouched = unconsumed();  // none of what follows passes
-    }
-    checkFrames(QByteArrayView(m_in).sliced(m_inPos));
-    if (m_frameCheck == FrameCheck::Violated) {
-        m_readNotifier->setEnabled(false);
-        QMetaObject::invokeMethod(this, &AcceptedSocket::tellViolation, Qt::QueuedConnection);
-    }
 }
 
 QByteArray AcceptedSocket::clientCertHeader() const
@@ -181,11 +126,9 @@ void AcceptedSocket::close()
     // QAbstractSocket::abort() empties the write channels, then calls close():
     // that is how an abort shows here. What waits to be sent is dropped then.
     m_aborting = m_aborting || writeChannelCount() == 0;
-    releaseWrites();
     QIODevice::close();
     m_in = QByteArray();
     m_inPos = 0;
-    m_unvouched = 0;
     if (m_aborting)
         finishClose(false);
     else
@@ -194,7 +137,6 @@ void AcceptedSocket::close()
 
 void AcceptedSocket::disconnectFromHost()
 {
-    releaseWrites();
     if (state() == UnconnectedState)
         return;
     m_readNotifier->setEnabled(false);
@@ -225,7 +167,7 @@ QVariant AcceptedSocket::socketOption(SocketOption)
 
 void AcceptedSocket::setReadBufferSize(qint64)
 {
-    // Reading is bounded by readAheadLimit(), whatever the owner asks.
+    // Reading is bounded by ReadAheadLimit, whatever the owner asks.
 }
 
 qint64 AcceptedSocket::readData(char *data, qint64 maxSize)
@@ -235,8 +177,16 @@ qint64 AcceptedSocket::readData(char *data, qint64 maxSize)
         return state() == ConnectedState || maxSize == 0 ? 0 : -1;
     std::memcpy(data, m_in.constData() + m_inPos, size_t(n));
     m_inPos += n;
-    if (m_readTap)
-        m_readTap(QByteArrayView(data, n));
+    dropConsumed(&m_in, &m_inPos);
+    resumeReading();
+    return n;
+}
+
+// QAbstractSocket's would ask a socket engine, which there is none of.
+qint64 AcceptedSocket::skipData(qint64 maxSize)
+{
+    const qint64 n = qMin(maxSize, pending());
+    m_inPos += n;
     dropConsumed(&m_in, &m_inPos);
     resumeReading();
     return n;
@@ -341,7 +291,6 @@ bool AcceptedSocket::continueHandshake()
 void AcceptedSocket::readAvailable()
 {
     char *buffer = readBuffer();
-    const qsizetype before = m_in.size();
     bool arrived = false;
     bool ended = false;
     QString error;
@@ -371,10 +320,6 @@ void AcceptedSocket::readAvailable()
         if (!m_tls && got < ReadChunk)
             break;  // the kernel has nothing more now
     }
-    const bool wasChecking = m_frameCheck == FrameCheck::On;
-    if (arrived && wasChecking)
-        checkFrames(QByteArrayView(m_in).sliced(before));
-    const bool violated = wasChecking && m_frameCheck == FrameCheck::Violated;
     m_readNotifier->setEnabled(!ended && error.isEmpty() && wantsToRead());
     const QPointer<AcceptedSocket> alive(this);
     if (arrived && pending() > 0) {
@@ -382,33 +327,15 @@ void AcceptedSocket::readAvailable()
         if (!alive || m_fd < 0)
             return;
     }
-    if (violated) {
-        // After the owner's handling of readyRead (QWebSocket's is queued): the bytes
-        // before the offending frame become messages before the connection is failed.
-        QMetaObject::invokeMethod(this, &AcceptedSocket::tellViolation, Qt::QueuedConnection);
-        return;
-    }
     if (!error.isEmpty())
         fail(RemoteHostClosedError, error);
     else if (ended)
         peerEnded();
 }
 
-// QWebSocket takes a frame's payload only once all of it has arrived: after the
-// upgrade, there is room for the largest frame --max-message allows (the frame check
-// refuses a larger one with 1009 before it takes that room), or a client's large
-// message would wait for bytes that are never read.
-qint64 AcceptedSocket::readAheadLimit() const
-{
-    if (m_frameCheck == FrameCheck::Off)
-        return ReadAheadLimit;
-    return std::max<qint64>(ReadAheadLimit, qint64(m_maxMessage) + MaxFrameHeader);
-}
-
 bool AcceptedSocket::wantsToRead() const
 {
-    return unconsumed() < readAheadLimit() && bytesToWrite() < WriteBehindLimit
-        && m_frameCheck != FrameCheck::Violated;
+    return pending() < ReadAheadLimit && bytesToWrite() < WriteBehindLimit;
 }
 
 // Reading stopped for the read-ahead or the unsent output, and may go on now.
@@ -419,43 +346,6 @@ void AcceptedSocket::resumeReading()
     m_readNotifier->setEnabled(true);
     // TLS may hold decrypted records the descriptor will not announce again.
     QMetaObject::invokeMethod(this, &AcceptedSocket::onReadable, Qt::QueuedConnection);
-}
-
-void AcceptedSocket::checkFrames(QByteArrayView arrived)
-{
-    using Status = ClientFrameChecker::Status;
-    if (m_frameCheck != FrameCheck::On || arrived.isEmpty())
-        return;
-    ClientFrameChecker &checker = m_frames ? *m_frames : freshChecker(m_maxMessage);
-    const Status status = checker.feed(arrived);
-    // What it holds back is at the end of what it was fed, all of it still unread
-    // (but for bytes a peek left with QIODevice: those were never ours to hold).
-    m_unvouched = qMin(qint64(checker.fed() - checker.vouched()), unconsumed());
-    if (status == Status::Violation) {
-        m_frameCheck = FrameCheck::Violated;
-        m_violationCode = checker.closeCode();
-        m_violationReason = checker.reason();
-    } else if (status == Status::Closed) {
-        m_frameCheck = FrameCheck::Done;  // the client's close frame: the rest is Qt's
-        m_unvouched = 0;
-    }
-    if (m_frameCheck != FrameCheck::On || checker.atRest())
-        m_frames.reset();
-    else if (!m_frames)
-        m_frames = std::make_unique<ClientFrameChecker>(checker);
-}
-
-void AcceptedSocket::tellViolation()
-{
-    const auto violated = std::exchange(m_frameViolated, {});
-    if (m_fd < 0 || !violated)
-        return;
-    const QPointer<AcceptedSocket> alive(this);
-    violated(m_violationCode, QString::fromLatin1(m_violationReason));
-    // RFC 6455 7.1.7: with the close frame sent, the connection closes without
-    // waiting for the client's; what the client still sends is read and dropped.
-    if (alive && state() == ConnectedState)
-        disconnectFromHost();
 }
 
 void AcceptedSocket::flushQueue()

@@ -1,8 +1,6 @@
 #pragma once
 
 #include <QByteArray>
-#include <QByteArrayView>
-#include <functional>
 #include <memory>
 
 #include "DirectTcpSocket.h"
@@ -11,15 +9,14 @@ class QSocketNotifier;
 
 namespace ws2api {
 
-class ClientFrameChecker;
-
 namespace transport {
 class TlsServerContext;
 class TlsStream;
 } // namespace transport
 
 // A connection a listener accepted, plaintext or TLS: to everything above it (the
-// upgrade step, QWebSocket, the push endpoint) a connected QTcpSocket like any other.
+// upgrade step, the WebSocket session, the push endpoint) a connected QTcpSocket like
+// any other.
 //
 // Underneath it is not Qt's socket machinery but the descriptor itself, read and
 // written here: what arrives is read into one buffer per thread and kept only
@@ -41,20 +38,15 @@ public:
     // (QIODevice::peek() would keep a buffer chunk for the socket's life).
     QByteArray peekPending(qsizetype max) const;
 
-    // Puts `head` in place of the first `length` bytes not yet read, keeping what
-    // follows them; only before anything was read (QIODevice's buffer empty) and before
-    // the frame check starts. False, and nothing changed, otherwise.
-    bool replacePendingHead(qsizetype length, const QByteArray &head);
+    // Everything that arrived and was not read yet, taken at once: without a copy when
+    // nothing of it was read before (the WebSocket session reads that way).
+    QByteArray takePending();
 
     // Whether client certificates are asked for and verified on this connection,
     // and the verified one as RFC 9440 has it in a header (":<base64 DER>:"),
     // empty without one.
     bool verifiesClientCertificates() const;
 
-    // Gives back the chunk QIODevice keeps once something peeked through it
-    // (QWebSocketServer reads the handshake that way): 16 KiB per connection, for
-    // its whole life. Does nothing while that buffer still holds unread bytes.
-    void releasePeekBuffer();
     QByteArray clientCertHeader() const;
 
     // Whether the socket stays open for writing once the peer has ended its side
@@ -62,19 +54,6 @@ public:
     // requests and shut its side down at once, and still wait for the answers:
     // then readChannelFinished() says nothing more will come, and the owner closes.
     void setHalfCloseAllowed(bool allowed) { m_halfCloseAllowed = allowed; }
-
-    // Shows `tap` every byte the owner reads from here on, in order, as it reads it
-    // (the bytes QIODevice still buffers from a peek at once): what QWebSocket
-    // consumes, for a reader that needs what it does not tell, such as close frames.
-    void setReadTap(std::function<void(QByteArrayView)> tap);
-
-    // From here on, checks the client's WebSocket frames as they arrive, before the
-    // owner may read them (ClientFrameChecker: RFC 6455's rules, messages up to
-    // `maxMessage` bytes). The first frame that breaks a rule, and all after it, is
-    // never handed on: once the owner had the bytes before it, `violated` hears the
-    // close code and why (so that it sends the close frame), and the connection then
-    // closes as a close() does. Reading has stopped by then.
-    void checkClientFrames(quint64 maxMessage, std::function<void(int code, const QString &reason)> violated);
 
     // A close (not an abort) while the peer may still be sending lingers: see
     // transport::lingerAndClose(). `keeper` owns the lingering descriptor.
@@ -101,18 +80,14 @@ Q_SIGNALS:
 
 protected:
     qint64 readData(char *data, qint64 maxSize) override;
+    qint64 skipData(qint64 maxSize) override;
     qint64 sendOrQueue(const char *data, qint64 size) override;
 
 private:
-    // Bytes read and not yet consumed; of them, those the owner may have (not those
-    // the frame check holds back).
-    qint64 unconsumed() const { return m_in.size() - m_inPos; }
-    qint64 pending() const { return unconsumed() - m_unvouched; }
-    qint64 readAheadLimit() const;
+    // Bytes read and not yet consumed.
+    qint64 pending() const { return m_in.size() - m_inPos; }
     bool wantsToRead() const;
     void resumeReading();
-    void checkFrames(QByteArrayView arrived);
-    void tellViolation();
     void onReadable();
     void onWritable();
     void watchWritable(bool on);
@@ -136,21 +111,9 @@ private:
     bool m_readWantsWrite = false;  // TLS: a read must write first (post-handshake messages)
     bool m_aborting = false;
     bool m_halfCloseAllowed = false;
-    std::function<void(QByteArrayView)> m_readTap;
     int m_lingerMs = 0;
     QObject *m_lingerKeeper = nullptr;
     bool m_peerEnded = false;
-
-    // The frame check (checkClientFrames()). The checker is kept only between reads
-    // that end inside a frame or a fragmented message: an idle connection has none.
-    enum class FrameCheck : quint8 { Off, On, Violated, Done };
-    FrameCheck m_frameCheck = FrameCheck::Off;
-    quint64 m_maxMessage = 0;
-    std::unique_ptr<ClientFrameChecker> m_frames;
-    qint64 m_unvouched = 0;  // at the end of m_in: bytes the check holds back
-    std::function<void(int, const QString &)> m_frameViolated;
-    quint16 m_violationCode = 0;
-    const char *m_violationReason = "";
 };
 
 } // namespace ws2api

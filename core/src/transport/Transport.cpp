@@ -29,47 +29,16 @@ qint64 queuedBytes(const QTcpSocket *socket)
     return socket ? socket->bytesToWrite() : 0;
 }
 
-bool replacePendingHead(QTcpSocket *socket, qsizetype length, const QByteArray &head)
+QByteArray takePending(QTcpSocket *socket)
 {
     auto *accepted = qobject_cast<AcceptedSocket *>(socket);
-    return accepted && accepted->replacePendingHead(length, head);
-}
-
-void releasePeekBuffer(QTcpSocket *socket)
-{
-    if (auto *accepted = qobject_cast<AcceptedSocket *>(socket))
-        accepted->releasePeekBuffer();
-}
-
-void followReads(QTcpSocket *socket, std::function<void(QByteArrayView)> tap)
-{
-    if (auto *accepted = qobject_cast<AcceptedSocket *>(socket))
-        accepted->setReadTap(std::move(tap));
-}
-
-void checkClientFrames(QTcpSocket *socket, quint64 maxMessage,
-                       std::function<void(int code, const QString &reason)> violated)
-{
-    if (auto *accepted = qobject_cast<AcceptedSocket *>(socket))
-        accepted->checkClientFrames(maxMessage, std::move(violated));
+    return accepted ? accepted->takePending() : socket->readAll();
 }
 
 void allowHalfClose(QTcpSocket *socket)
 {
     if (auto *accepted = qobject_cast<AcceptedSocket *>(socket))
         accepted->setHalfCloseAllowed(true);
-}
-
-void holdWrites(QTcpSocket *socket)
-{
-    if (auto *direct = qobject_cast<DirectTcpSocket *>(socket))
-        direct->holdWrites();
-}
-
-void releaseWrites(QTcpSocket *socket)
-{
-    if (auto *direct = qobject_cast<DirectTcpSocket *>(socket))
-        direct->releaseWrites();
 }
 
 QByteArray clientCertHeader(const QTcpSocket *socket)

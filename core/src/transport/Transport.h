@@ -1,8 +1,6 @@
 #pragma once
 
 #include <QByteArray>
-#include <QByteArrayView>
-#include <functional>
 #include <memory>
 
 #include "ListenerRole.h"
@@ -35,30 +33,11 @@ bool checksClientCertificates(const QTcpSocket *socket);
 // What waits to be sent on `socket`, whatever layer holds it; 0 for a null socket.
 qint64 queuedBytes(const QTcpSocket *socket);
 
-// Puts `head` in place of the first `length` bytes not yet read from `socket` (a
-// request head the upgrade step has peeked at and checked), keeping what follows:
-// false, and nothing changed, where that cannot be done (bytes read already, fewer
-// than `length` pending, a transport of another kind).
-bool replacePendingHead(QTcpSocket *socket, qsizetype length, const QByteArray &head);
-
-// Once QWebSocketServer has read the handshake: frees what its peek left behind.
-void releasePeekBuffer(QTcpSocket *socket);
-
-// Shows `tap` what the socket's reader consumes from now on, in order.
-void followReads(QTcpSocket *socket, std::function<void(QByteArrayView)> tap);
-
-// Checks the client's WebSocket frames (RFC 6455) before the socket's reader gets
-// them: the first that breaks a rule is never handed on, `violated` hears the close
-// code (1002, 1007, 1009) and why, and the connection then closes.
-void checkClientFrames(QTcpSocket *socket, quint64 maxMessage,
-                       std::function<void(int code, const QString &reason)> violated);
+// Everything the peer sent that was not read yet (without a copy where it can).
+QByteArray takePending(QTcpSocket *socket);
 
 // Keeps the socket open for the answers once the peer has ended its side.
 void allowHalfClose(QTcpSocket *socket);
-
-// Gathers the socket's writes until releaseWrites().
-void holdWrites(QTcpSocket *socket);
-void releaseWrites(QTcpSocket *socket);
 
 // The client's certificate, verified against --tls-client-ca during the handshake,
 // as RFC 9440 has it in a header: ":<base64 DER>:"; empty without one.

@@ -1,13 +1,16 @@
 #pragma once
 
+#include <QByteArray>
 #include <QByteArrayView>
 #include <QtGlobal>
+#include <optional>
 
 namespace ws2api {
 
-// The rules of RFC 6455 a client's frames must keep, checked on the bytes as they
-// arrive, before the WebSocket implementation reads them: so that a frame that breaks
-// one is never handed on, and the connection is failed with the code the RFC names.
+// A client's WebSocket frames (RFC 6455), read as the bytes arrive: the rules they
+// must keep are checked first, so that a frame that breaks one is never handed on and
+// the connection is failed with the code the RFC names; what keeps them goes to the
+// Sink, if there is one, as whole messages and control frames, unmasked.
 //
 //   1002  an unmasked frame (5.1); reserved bits without an extension (5.2); a
 //         reserved opcode; a payload length with its top bit set, or not in the
@@ -17,20 +20,36 @@ namespace ws2api {
 //   1007  a text message, or a close reason, that is not UTF-8 (8.1)
 //   1009  a message over maxMessage bytes (its frames' lengths added up)
 //
-// Fed the stream in order, split anywhere. It sees every header and the payloads of
-// text and close frames (unmasked a byte at a time, never copied); binary, ping and
-// pong payloads are passed over by their length. Nothing is allocated. After the
-// client's close frame it checks nothing more: the connection is ending.
-class ClientFrameChecker
+// Fed the stream in order, split anywhere. Without a sink it only checks: it sees
+// every header and the payloads of text and close frames (unmasked a byte at a time,
+// never copied), passes the others over by their length, and allocates nothing.
+// With one it also keeps a message's payload until its last frame. After the
+// client's close frame it reads nothing more: the connection is ending.
+class ClientFrameReader
 {
 public:
+    // What the frames say, each told once its last byte is checked, in stream order.
+    class Sink
+    {
+    public:
+        // A whole message, its fragments joined (text is UTF-8, checked).
+        virtual void frameMessage(QByteArray payload, bool binary) = 0;
+        virtual void framePing(QByteArray payload) = 0;
+        virtual void framePong() = 0;
+        // The client's close frame: its code (none: an empty payload) and reason.
+        virtual void frameClose(std::optional<quint16> code, QByteArray reason) = 0;
+
+    protected:
+        ~Sink() = default;
+    };
+
     enum class Status {
         Ok,         // every byte so far keeps the rules (a header may be incomplete)
         Violation,  // closeCode() and reason(); no more bytes are taken
         Closed,     // a sound close frame came; what follows is not checked
     };
 
-    explicit ClientFrameChecker(quint64 maxMessage);
+    explicit ClientFrameReader(quint64 maxMessage, Sink *sink = nullptr);
 
     Status feed(QByteArrayView bytes);
     Status status() const { return m_status; }
@@ -67,10 +86,12 @@ private:
     qsizetype checkClose(QByteArrayView bytes);
     bool takeTextByte(quint8 byte, bool lastOfMessage);
     bool takeCloseByte(quint8 byte, quint64 at, bool last);
+    void keep(QByteArrayView masked);
     void endFrame();
     void fail(quint16 code, const char *reason);
 
     quint64 m_maxMessage;
+    Sink *m_sink;
     Status m_status = Status::Ok;
     quint64 m_fed = 0;
     quint64 m_vouched = 0;
@@ -97,6 +118,10 @@ private:
     // A close frame's payload: its code, then its reason.
     quint16 m_code = 0;
     Utf8 m_closeReason;
+
+    // With a sink: the message's payload so far, and the control frame's.
+    QByteArray m_message;
+    QByteArray m_control;
 };
 
 } // namespace ws2api

@@ -1,6 +1,7 @@
-#include "ws/ClientFrameChecker.h"
+#include "ws/ClientFrameReader.h"
 
 #include <algorithm>
+#include <utility>
 #include <cstring>
 
 namespace ws2api {
@@ -11,6 +12,8 @@ constexpr quint8 OpContinuation = 0x0;
 constexpr quint8 OpText = 0x1;
 constexpr quint8 OpBinary = 0x2;
 constexpr quint8 OpClose = 0x8;
+constexpr quint8 OpPing = 0x9;
+constexpr quint8 OpPong = 0xa;
 constexpr quint8 MaxControlPayload = 125;
 
 constexpr quint16 ProtocolError = 1002;
@@ -45,7 +48,7 @@ quint64 bigEndian(const quint8 *bytes, int count)
 
 } // namespace
 
-bool ClientFrameChecker::Utf8::take(quint8 byte)
+bool ClientFrameReader::Utf8::take(quint8 byte)
 {
     if (needed > 0) {
         if (byte < low || byte > high)
@@ -78,12 +81,13 @@ bool ClientFrameChecker::Utf8::take(quint8 byte)
     return true;
 }
 
-ClientFrameChecker::ClientFrameChecker(quint64 maxMessage)
+ClientFrameReader::ClientFrameReader(quint64 maxMessage, Sink *sink)
     : m_maxMessage(maxMessage)
+    , m_sink(sink)
 {
 }
 
-ClientFrameChecker::Status ClientFrameChecker::feed(QByteArrayView bytes)
+ClientFrameReader::Status ClientFrameReader::feed(QByteArrayView bytes)
 {
     while (!bytes.isEmpty()) {
         if (m_status != Status::Ok) {
@@ -99,7 +103,7 @@ ClientFrameChecker::Status ClientFrameChecker::feed(QByteArrayView bytes)
     return m_status;
 }
 
-qsizetype ClientFrameChecker::takeHeader(QByteArrayView bytes)
+qsizetype ClientFrameReader::takeHeader(QByteArrayView bytes)
 {
     qsizetype taken = 0;
     while (taken < bytes.size()) {
@@ -140,7 +144,7 @@ qsizetype ClientFrameChecker::takeHeader(QByteArrayView bytes)
 }
 
 // The header is whole and its first two bytes sound: the length and the message.
-bool ClientFrameChecker::startFrame()
+bool ClientFrameReader::startFrame()
 {
     const quint8 length7 = m_header[1] & 0x7f;
     const quint8 *mask = m_header + 2;
@@ -187,7 +191,7 @@ bool ClientFrameChecker::startFrame()
     return true;
 }
 
-qsizetype ClientFrameChecker::takePayload(QByteArrayView bytes)
+qsizetype ClientFrameReader::takePayload(QByteArrayView bytes)
 {
     const auto n = qsizetype(std::min<quint64>(m_remaining, quint64(bytes.size())));
     const bool text = m_textMessage && !isControl(m_opcode);
@@ -198,6 +202,8 @@ qsizetype ClientFrameChecker::takePayload(QByteArrayView bytes)
             return sound;
         }
     }
+    if (m_sink)
+        keep(bytes.first(n));
     m_offset += quint64(n);
     m_remaining -= quint64(n);
     m_vouched = m_fed + quint64(n);
@@ -208,7 +214,7 @@ qsizetype ClientFrameChecker::takePayload(QByteArrayView bytes)
 
 // How many of `bytes` (of this frame's payload) keep UTF-8: all, or up to the first
 // that breaks it. Runs of ASCII go eight bytes at a time: most text is ASCII.
-qsizetype ClientFrameChecker::checkText(QByteArrayView bytes)
+qsizetype ClientFrameReader::checkText(QByteArrayView bytes)
 {
     // The mask as eight bytes, for each of the four places a run can start at.
     quint64 masks[4];
@@ -243,7 +249,7 @@ qsizetype ClientFrameChecker::checkText(QByteArrayView bytes)
     return n;
 }
 
-qsizetype ClientFrameChecker::checkClose(QByteArrayView bytes)
+qsizetype ClientFrameReader::checkClose(QByteArrayView bytes)
 {
     for (qsizetype i = 0; i < bytes.size(); ++i) {
         const auto byte = quint8(quint8(bytes[i]) ^ m_mask[(m_offset + quint64(i)) & 3]);
@@ -253,7 +259,7 @@ qsizetype ClientFrameChecker::checkClose(QByteArrayView bytes)
     return bytes.size();
 }
 
-bool ClientFrameChecker::takeTextByte(quint8 byte, bool lastOfMessage)
+bool ClientFrameReader::takeTextByte(quint8 byte, bool lastOfMessage)
 {
     if (!m_text.take(byte) || (lastOfMessage && !m_text.complete())) {
         fail(NotUtf8, "text message not UTF-8");
@@ -262,7 +268,7 @@ bool ClientFrameChecker::takeTextByte(quint8 byte, bool lastOfMessage)
     return true;
 }
 
-bool ClientFrameChecker::takeCloseByte(quint8 byte, quint64 at, bool last)
+bool ClientFrameReader::takeCloseByte(quint8 byte, quint64 at, bool last)
 {
     if (at < 2) {
         m_code = quint16(m_code << 8 | byte);
@@ -279,21 +285,66 @@ bool ClientFrameChecker::takeCloseByte(quint8 byte, quint64 at, bool last)
     return true;
 }
 
-void ClientFrameChecker::endFrame()
+// The payload bytes of this frame at m_offset on, checked: unmasked, after what the
+// message (or the control frame) has so far.
+void ClientFrameReader::keep(QByteArrayView masked)
+{
+    QByteArray &kept = isControl(m_opcode) ? m_control : m_message;
+    if (m_offset == 0 && !isControl(m_opcode)) {
+        // Room for the frame, but not on the word of a client that may never send it.
+        constexpr quint64 Ahead = 64 * 1024;
+        kept.reserve(kept.size() + qsizetype(std::min(m_length, Ahead)));
+    }
+    const qsizetype at = kept.size();
+    kept.resize(at + masked.size());
+    auto *out = reinterpret_cast<quint8 *>(kept.data() + at);
+    const auto *in = reinterpret_cast<const quint8 *>(masked.data());
+    const qsizetype n = masked.size();
+    qsizetype i = 0;
+    // Eight bytes at a time, with the mask turned to where this run starts.
+    quint8 eight[8];
+    for (int k = 0; k < 8; ++k)
+        eight[k] = m_mask[(m_offset + quint64(k)) & 3];
+    quint64 mask;
+    std::memcpy(&mask, eight, 8);
+    for (; n - i >= 8; i += 8) {
+        quint64 word;
+        std::memcpy(&word, in + i, 8);
+        word ^= mask;
+        std::memcpy(out + i, &word, 8);
+    }
+    for (; i < n; ++i)
+        out[i] = in[i] ^ m_mask[(m_offset + quint64(i)) & 3];
+}
+
+void ClientFrameReader::endFrame()
 {
     m_inPayload = false;
     if (m_opcode == OpClose) {
         m_status = Status::Closed;
+        if (m_sink) {
+            const std::optional<quint16> code = m_length >= 2 ? std::optional(m_code) : std::nullopt;
+            QByteArray reason = m_length > 2 ? std::exchange(m_control, {}).sliced(2) : QByteArray();
+            m_control = {};
+            m_sink->frameClose(code, std::move(reason));
+        }
         return;
     }
+    if (m_sink && m_opcode == OpPing)
+        m_sink->framePing(std::exchange(m_control, {}));
+    else if (m_sink && m_opcode == OpPong)
+        m_sink->framePong();
+    m_control = {};
     if (!isControl(m_opcode) && m_fin) {
         m_inMessage = false;
         m_messageSize = 0;
         m_text = {};
+        if (m_sink)
+            m_sink->frameMessage(std::exchange(m_message, {}), !m_textMessage);
     }
 }
 
-void ClientFrameChecker::fail(quint16 code, const char *reason)
+void ClientFrameReader::fail(quint16 code, const char *reason)
 {
     m_status = Status::Violation;
     m_closeCode = code;
