@@ -53,8 +53,6 @@ const Field Fields[] = {
     atRestart<&ProxyConfig::adminGroup>("admin-group"_L1),
     atRestart<&ProxyConfig::apiPoolSize>("api-connections"_L1),
     atRestart<&ProxyConfig::apiPipeline>("api-pipeline"_L1),
-    // Each worker's QWebSocketServer takes it once, when it is made.
-    atRestart<&ProxyConfig::handshakeTimeoutMs>("handshake-timeout"_L1),
     atRestart<&ProxyConfig::subprotocols>("subprotocols"_L1),
     atRestart<&ProxyConfig::defaultSubprotocol>("default-subprotocol"_L1),
     atRestart<&ProxyConfig::cpuProfile>("cpuprofile"_L1),
@@ -66,6 +64,9 @@ const Field Fields[] = {
     atRunTime<&ProxyConfig::callQueue>("call-queue"_L1),
     atRunTime<&ProxyConfig::maxMessage>("max-message"_L1),
     atRunTime<&ProxyConfig::pingIntervalMs>("ping-interval"_L1),
+    // Read when each connection, close or request needs it.
+    atRunTime<&ProxyConfig::handshakeTimeoutMs>("handshake-timeout"_L1),
+    atRunTime<&ProxyConfig::gatherDelayUs>("gather-delay"_L1),
     atRunTime<&ProxyConfig::notifyDisconnect>("notify-disconnect"_L1),
     atRunTime<&ProxyConfig::forwardHeaders>("forward-headers"_L1),
     atRunTime<&ProxyConfig::maxConnections>("max-connections"_L1),

@@ -88,6 +88,11 @@ EpollEventDispatcher::~EpollEventDispatcher()
     close(m_epollFd);
 }
 
+void EpollEventDispatcher::setGatherUs(int us)
+{
+    m_gatherUs = std::clamp(us, 0, 999'999);
+}
+
 bool EpollEventDispatcher::processEvents(QEventLoop::ProcessEventsFlags flags)
 {
     m_interrupted.store(false, std::memory_order_relaxed);
@@ -106,8 +111,22 @@ bool EpollEventDispatcher::processEvents(QEventLoop::ProcessEventsFlags flags)
     // Blocking cannot strand a posted event: postEvent() calls wakeUp(), which
     // leaves the eventfd readable until a pass drains it.
     const bool writesDue = withSockets && !m_presumedWrites.empty();
-    const int timeoutMs = !canWait || writesDue ? 0 : withTimers ? timerWaitMs() : -1;
-    int processed = withSockets ? waitAndDispatchSockets(timeoutMs) : waitForWakeUpOnly(timeoutMs);
+    int timeoutMs = !canWait || writesDue ? 0 : withTimers ? timerWaitMs() : -1;
+    int processed = 0;
+    if (withSockets && timeoutMs != 0 && m_gatherUs > 0 && m_lastPassFoundSockets) {
+        // Gathering (setGatherUs()): the last pass found work, so more is likely on its
+        // way; sleep, then take all that came in one pass, rather than be woken for
+        // each socket that becomes ready.
+        const qint64 us = timeoutMs < 0 ? m_gatherUs : std::min<qint64>(m_gatherUs, qint64(timeoutMs) * 1000);
+        const timespec pause{0, long(us * 1000)};
+        nanosleep(&pause, nullptr);
+        processed = waitAndDispatchSockets(0);
+        if (processed == 0 && withTimers)
+            timeoutMs = timerWaitMs();
+    }
+    if (processed == 0)
+        processed = withSockets ? waitAndDispatchSockets(timeoutMs) : waitForWakeUpOnly(timeoutMs);
+    m_lastPassFoundSockets = withSockets && processed > 0;
     if (withSockets && !m_interrupted.load(std::memory_order_acquire))
         processed += dispatchPresumedWrites();
     if (withTimers && !m_interrupted.load(std::memory_order_acquire))

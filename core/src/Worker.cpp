@@ -13,6 +13,9 @@
 #include "ClientRegistry.h"
 #include "ClientSession.h"
 #include "ConnectGate.h"
+#ifdef WS2API_HAVE_EPOLL
+#include "EpollEventDispatcher.h"
+#endif
 #include "HostAddress.h"
 #include "transport/AcceptedSocket.h"
 #include "transport/Transport.h"
@@ -87,6 +90,7 @@ void Worker::start(const QList<Worker *> &allWorkers)
     }
     m_mode->reconfigure(config);
     updateTls();
+    updateGathering();
 
     ApiClientConfig api;
     api.host = QString::fromLatin1(m_shared.apiHost);
@@ -130,6 +134,7 @@ void Worker::reconfigure(const ProxyConfig &config)
     Q_ASSERT(QThread::currentThread() == thread());
     m_shared.config = config;
     updateTls();  // new certificates serve the next handshakes; open connections stay
+    updateGathering();
     m_api->setLimits(config.apiTimeoutMs, config.maxMessage);
     m_mode->reconfigure(config);
     m_push->reconfigure();
@@ -176,6 +181,15 @@ void Worker::updateTls()
 {
     m_listenTls = transport::serverTls(config(), ListenerRole::WebSockets);
     m_pushTls = transport::serverTls(config(), ListenerRole::Pushes);
+}
+
+// --gather-delay, on this worker's own event loop.
+void Worker::updateGathering()
+{
+#ifdef WS2API_HAVE_EPOLL
+    if (auto *loop = qobject_cast<EpollEventDispatcher *>(thread()->eventDispatcher()))
+        loop->setGatherUs(config().gatherDelayUs);
+#endif
 }
 
 void Worker::adoptHttp(QTcpSocket *socket)

@@ -134,6 +134,7 @@ Q_SIGNALS:
 private:
     void watchTlsHandshake(AcceptedSocket *socket);
     void updateTls();
+    void updateGathering();
     void pingSweep();
     void startPings();
     void maybeDrained();

@@ -63,6 +63,10 @@ void TestConfigReload::plan_data()
         << QStringList{u"push-allow"_s, u"call-queue"_s, u"max-message"_s, u"ping-interval"_s,
                        u"notify-disconnect"_s, u"log-rules"_s}
         << QStringList();
+    QTest::addRow("handshake timeout, gathering")
+        << QStringList{u"--gather-delay"_s, u"500"_s}
+        << QStringList{u"--handshake-timeout"_s, u"3000"_s, u"--gather-delay"_s, u"0"_s}
+        << QStringList{u"handshake-timeout"_s, u"gather-delay"_s} << QStringList();
     QTest::addRow("connection limits")
         << QStringList{u"--max-connections"_s, u"10"_s}
         << QStringList{u"--max-connections"_s, u"20"_s, u"--connect-rate"_s, u"50,5"_s}

@@ -4,6 +4,7 @@
 #include <QCoreApplication>
 #include <QFile>
 #include <QPointer>
+#include <QScopeGuard>
 #include <QSemaphore>
 #include <QSocketNotifier>
 #include <QTcpServer>
@@ -17,6 +18,7 @@
 #include <cerrno>
 #include <functional>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include <arpa/inet.h>
@@ -309,6 +311,50 @@ private slots:
             queued -= n;
         }
         QTRY_VERIFY(fired > 1);
+    }
+
+    // --gather-delay: after a pass that found a socket, the next one first waits, then
+    // takes in one pass all that became ready meanwhile: here B, and C, which another
+    // thread writes only once B has gone unanswered for 100 ms (without the wait, B's
+    // pass answers it at once, and C comes a pass later). Once a pass finds nothing,
+    // the loop blocks as usual rather than polling every delay.
+    void gatheringTakesWhatCameMeanwhile()
+    {
+        FdPair a, b, c;
+        makeSocketPair(&a);
+        makeSocketPair(&b);
+        makeSocketPair(&c);
+        int firedA = 0, firedB = 0, firedC = 0;
+        QSemaphore bSeen;
+        const Notifier na = counting(a[0], QSocketNotifier::Read, &firedA);
+        const Notifier nb = counting(b[0], QSocketNotifier::Read, &firedB);
+        connect(nb.get(), &QSocketNotifier::activated, this, [&] { bSeen.release(); });
+        const Notifier nc = counting(c[0], QSocketNotifier::Read, &firedC);
+        dispatcher()->setGatherUs(1'000'000);
+        const auto off = qScopeGuard([] { dispatcher()->setGatherUs(0); });
+
+        writeByte(a[1]);
+        QVERIFY(onePass(QEventLoop::WaitForMoreEvents));
+        QCOMPARE(firedA, 1);
+        std::thread writer([&] {
+            writeByte(b[1]);
+            bSeen.tryAcquire(1, 100);
+            writeByte(c[1]);
+        });
+        QVERIFY(onePass(QEventLoop::WaitForMoreEvents));
+        writer.join();
+        QCOMPARE(firedB, 1);
+        QCOMPARE(firedC, 1);
+
+        dispatcher()->setGatherUs(1000);
+        int passes = 0;
+        const auto counter = connect(dispatcher(), &QAbstractEventDispatcher::awake, this, [&] { ++passes; });
+        bool fired = false;
+        QTimer::singleShot(200, this, [&] { fired = true; });
+        while (!fired)
+            onePass(QEventLoop::WaitForMoreEvents);
+        disconnect(counter);
+        QVERIFY2(passes <= 3, qPrintable(QString::number(passes)));
     }
 
     // A reply written from a read handler goes out in the same pass.

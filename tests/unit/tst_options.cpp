@@ -41,6 +41,7 @@ QVariantMap fields(const ParsedOptions &o)
         {u"adminGroup"_s, c.adminGroup},
         {u"apiTimeoutMs"_s, c.apiTimeoutMs}, {u"apiPoolSize"_s, c.apiPoolSize},
         {u"apiPipeline"_s, c.apiPipeline},
+        {u"gatherDelayUs"_s, c.gatherDelayUs},
         {u"handshakeTimeoutMs"_s, c.handshakeTimeoutMs},
         {u"callTimeoutMs"_s, c.callTimeoutMs},
         {u"callQueue"_s, c.callQueue}, {u"subprotocols"_s, c.subprotocols},
@@ -170,6 +171,8 @@ void TestOptions::goodArguments_data()
                                      << QVariantMap{{u"apiPoolSize"_s, 4}};
     QTest::addRow("api-pipeline") << QStringList{u"--api-pipeline"_s, u"16"_s}
                                   << QVariantMap{{u"apiPipeline"_s, 16}};
+    QTest::addRow("gather-delay") << QStringList{u"--gather-delay"_s, u"500"_s}
+                                  << QVariantMap{{u"gatherDelayUs"_s, 500}};
     QTest::addRow("call-timeout") << QStringList{u"--call-timeout"_s, u"5"_s}
                                   << QVariantMap{{u"callTimeoutMs"_s, 5000}};
     QTest::addRow("call-queue 0") << QStringList{u"--call-queue"_s, u"0"_s} << QVariantMap{{u"callQueue"_s, 0}};
@@ -263,6 +266,7 @@ void TestOptions::badArguments_data()
     bad(u"--call-queue"_s, {u"-1"_s, u"x"_s});
     bad(u"--api-connections"_s, {u"0"_s, u"1025"_s, u"x"_s});
     bad(u"--api-pipeline"_s, {u"0"_s, u"65"_s, u"x"_s});
+    bad(u"--gather-delay"_s, {u"-1"_s, u"10001"_s, u"x"_s});
     bad(u"--ping-interval"_s, {u"-1"_s, u"x"_s, u"2147484"_s});
     bad(u"--push-allow"_s, {u"10.0.0.0/33"_s, u"foo"_s, u"10.0.0.0/8,"_s, u""_s});
     bad(u"--push-token"_s, {u"a b"_s, u"t\u00e9"_s});
@@ -311,8 +315,8 @@ void TestOptions::help()
         QVERIFY(r.output.contains(u"-memprofile=FILE"_s));
     }
     // SPEC's table plus --log-rules, --admin-group, --api-connections, --api-pipeline,
-    // --handshake-timeout
-    QCOMPARE(ws2apid::optionNames().size(), 32);
+    // --gather-delay, --handshake-timeout
+    QCOMPARE(ws2apid::optionNames().size(), 33);
 }
 
 void TestOptions::version()

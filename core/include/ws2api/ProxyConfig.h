@@ -86,6 +86,7 @@ struct ProxyConfig
     int maxPendingMessages = 1024;      // per client, waiting for the API; over it: 1008
     int apiPoolSize = 32;               // keep-alive connections per worker
     int apiPipeline = 1;                // requests in flight per API connection (1: no pipelining)
+    int gatherDelayUs = 0;              // workers: after a pass that found sockets, wait this long (0: never)
     int apiMaxQueued = 100000;          // per worker, waiting for a pool connection
     int drainTimeoutMs = 10000;         // on stop: in-flight API requests may finish
     double connectBurst = 0;            // tokens of the connect-rate buckets; 0: one second's
