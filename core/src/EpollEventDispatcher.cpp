@@ -115,12 +115,16 @@ bool EpollEventDispatcher::processEvents(QEventLoop::ProcessEventsFlags flags)
     int processed = 0;
     if (withSockets && timeoutMs != 0 && m_gatherUs > 0 && m_lastPassFoundSockets) {
         // Gathering (setGatherUs()): the last pass found work, so more is likely on its
-        // way; sleep, then take all that came in one pass, rather than be woken for
-        // each socket that becomes ready.
-        const qint64 us = timeoutMs < 0 ? m_gatherUs : std::min<qint64>(m_gatherUs, qint64(timeoutMs) * 1000);
-        const timespec pause{0, long(us * 1000)};
-        nanosleep(&pause, nullptr);
+        // way. What is ready already is taken at once (a saturated loop never waits);
+        // otherwise sleep, then take all that came meanwhile in one pass, rather than
+        // be woken for each socket as it becomes ready.
         processed = waitAndDispatchSockets(0);
+        if (processed == 0) {
+            const qint64 us = timeoutMs < 0 ? m_gatherUs : std::min<qint64>(m_gatherUs, qint64(timeoutMs) * 1000);
+            const timespec pause{0, long(us * 1000)};
+            nanosleep(&pause, nullptr);
+            processed = waitAndDispatchSockets(0);
+        }
         if (processed == 0 && withTimers)
             timeoutMs = timerWaitMs();
     }

@@ -43,9 +43,10 @@ public:
     ~EpollEventDispatcher() override;
 
     bool processEvents(QEventLoop::ProcessEventsFlags flags) override;
-    // After a pass that found ready sockets, sleep `us` microseconds (0: never, the
-    // default) before looking again, and take all that became ready then in one
-    // pass: fewer wake-ups and larger batches under load, for up to `us` of latency.
+    // After a pass that found ready sockets, when none is ready at once, sleep `us`
+    // microseconds (0: never, the default) before looking again, and take all that
+    // became ready then in one pass: fewer wake-ups and larger batches under load,
+    // for up to `us` of latency.
     void setGatherUs(int us);
 
     void registerSocketNotifier(QSocketNotifier *notifier) override;
