@@ -24,6 +24,13 @@ namespace ws2api {
 
 namespace {
 
+qint64 monotonicNs()
+{
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return qint64(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
+}
+
 // Sockets beyond this many ready at once wait for the next pass; level
 // triggering reports them again.
 constexpr int MaxEvents = 512;
@@ -113,18 +120,17 @@ bool EpollEventDispatcher::processEvents(QEventLoop::ProcessEventsFlags flags)
     const bool writesDue = withSockets && !m_presumedWrites.empty();
     int timeoutMs = !canWait || writesDue ? 0 : withTimers ? timerWaitMs() : -1;
     int processed = 0;
-    if (withSockets && timeoutMs != 0 && m_gatherUs > 0 && m_lastPassFoundSockets) {
+    if (withSockets && timeoutMs != 0 && m_gatherUs > 0 && m_lastPassFoundSockets
+        && m_lastPassUs < m_gatherUs) {
         // Gathering (setGatherUs()): the last pass found work, so more is likely on its
-        // way. What is ready already is taken at once (a saturated loop never waits);
-        // otherwise sleep, then take all that came meanwhile in one pass, rather than
-        // be woken for each socket as it becomes ready.
+        // way; sleep, then take all that came meanwhile in one pass, rather than be
+        // woken for each socket as it becomes ready. Not after a pass that took longer
+        // than the pause: a loop that busy has work waiting, and a pause would only
+        // cost it throughput.
+        const qint64 us = timeoutMs < 0 ? m_gatherUs : std::min<qint64>(m_gatherUs, qint64(timeoutMs) * 1000);
+        const timespec pause{0, long(us * 1000)};
+        nanosleep(&pause, nullptr);
         processed = waitAndDispatchSockets(0);
-        if (processed == 0) {
-            const qint64 us = timeoutMs < 0 ? m_gatherUs : std::min<qint64>(m_gatherUs, qint64(timeoutMs) * 1000);
-            const timespec pause{0, long(us * 1000)};
-            nanosleep(&pause, nullptr);
-            processed = waitAndDispatchSockets(0);
-        }
         if (processed == 0 && withTimers)
             timeoutMs = timerWaitMs();
     }
@@ -135,6 +141,8 @@ bool EpollEventDispatcher::processEvents(QEventLoop::ProcessEventsFlags flags)
         processed += dispatchPresumedWrites();
     if (withTimers && !m_interrupted.load(std::memory_order_acquire))
         processed += activateTimers();
+    if (m_gatherUs > 0)
+        m_lastPassUs = m_lastPassFoundSockets ? (monotonicNs() - m_passStartNs) / 1000 : 0;
     return processed > 0;
 }
 
@@ -262,6 +270,8 @@ int EpollEventDispatcher::waitAndDispatchSockets(int timeoutMs)
 {
     const int count = epoll_wait(m_epollFd, m_events.get(), MaxEvents, timeoutMs);
     ++m_waitCount;
+    if (m_gatherUs > 0)
+        m_passStartNs = monotonicNs();  // how long the pass takes decides on gathering
     if (count < 0) {
         if (errno != EINTR)
             qCWarning(lcEpoll, "epoll_wait failed: %s", strerror(errno));

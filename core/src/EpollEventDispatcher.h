@@ -43,10 +43,11 @@ public:
     ~EpollEventDispatcher() override;
 
     bool processEvents(QEventLoop::ProcessEventsFlags flags) override;
-    // After a pass that found ready sockets, when none is ready at once, sleep `us`
-    // microseconds (0: never, the default) before looking again, and take all that
+    // After a pass that found ready sockets and took less than `us` microseconds,
+    // sleep `us` (0: never, the default) before looking again, and take all that
     // became ready then in one pass: fewer wake-ups and larger batches under load,
-    // for up to `us` of latency.
+    // for up to `us` of latency. A loop whose passes take longer is busy enough and
+    // does not pause.
     void setGatherUs(int us);
 
     void registerSocketNotifier(QSocketNotifier *notifier) override;
@@ -142,6 +143,8 @@ private:
     quint64 m_timerSeq = 0;
     int m_gatherUs = 0;
     bool m_lastPassFoundSockets = false;
+    qint64 m_passStartNs = 0;  // when the last wait returned (with gathering on)
+    qint64 m_lastPassUs = 0;   // how long its pass took
 };
 
 } // namespace ws2api
