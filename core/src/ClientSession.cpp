@@ -146,6 +146,7 @@ void ClientSession::frameClose(std::optional<quint16> code, QByteArray reason)
         m_closeReason = QString::fromUtf8(reason);
         m_worker->registry().release(m_clientId, m_serial);
         sendFrame(ws::Opcode::Close, code ? ws::closePayload(*code, {}) : QByteArray());
+        abortAfterHandshakeTimeout();
     }
     // Both close frames are out: the server ends the TCP connection first (7.1.1).
     m_transport->disconnectFromHost();
@@ -202,7 +203,14 @@ int ClientSession::send(const ClientMessage &message)
         close(1008, QStringLiteral("send queue full"), true);
         return 503;
     }
-    sendFrame(message.binary ? ws::Opcode::Binary : ws::Opcode::Text, message.data);
+    if (message.binary || QByteArrayView(message.data).isValidUtf8()) {
+        sendFrame(message.binary ? ws::Opcode::Binary : ws::Opcode::Text, message.data);
+    } else {
+        // A text frame must be UTF-8 (RFC 6455 8.1), whatever the API answered: what is
+        // not becomes U+FFFD, as QWebSocket made it, rather than a frame the client
+        // would fail the connection for.
+        sendFrame(ws::Opcode::Text, QString::fromUtf8(message.data).toUtf8());
+    }
     ++m_messagesOut;
     WorkerCounters::bump(m_worker->counters().messagesOut);
     return 200;
@@ -259,8 +267,14 @@ void ClientSession::close(int code, const QString &reason, bool notifyApi)
     m_closeReason = reason;
     m_worker->registry().release(m_clientId, m_serial);
     sendFrame(ws::Opcode::Close, ws::closePayload(quint16(code), reason.toUtf8()));
-    // The client answers with its close frame (frameClose()); one that never does (or
-    // never reads) must not keep its socket for ever.
+    // The client answers with its close frame (frameClose()).
+    abortAfterHandshakeTimeout();
+}
+
+// A closing connection whose peer never answers, or never reads what is still queued
+// for it, must not keep its socket (and its session, and its connection slot) for ever.
+void ClientSession::abortAfterHandshakeTimeout()
+{
     QTimer::singleShot(m_worker->config().handshakeTimeoutMs, this, [this] {
         if (m_transport)
             m_transport->abort();

@@ -86,6 +86,7 @@ private:
 
     void onReadable();
     void brokeProtocol();
+    void abortAfterHandshakeTimeout();
     void sendFrame(ws::Opcode opcode, QByteArrayView payload);
     void pump();
     void onDisconnected();

@@ -130,6 +130,30 @@ private Q_SLOTS:
             QCOMPARE(probe.header("WWW-Authenticate"), QByteArray("Basic realm=\"ocpp\""));
     }
 
+    // The API answers a text message with bytes that are not UTF-8: the client gets a
+    // text frame all the same, the bad bytes as U+FFFD, and stays connected (a frame
+    // with the raw bytes would be one a compliant client fails the connection for).
+    void textReplyThatIsNotUtf8IsMadeUtf8()
+    {
+        TestProxy t;
+        t.api.setHandler([](const RecordedRequest &r) {
+            FakeReply reply;
+            reply.body = r.method == "POST" ? QByteArray("ok \xff\xfe end") : QByteArray("ok");
+            return reply;
+        });
+        QVERIFY(t.start());
+        auto client = t.connectClient(QStringLiteral("/CP1"));
+        QVERIFY(client);
+        QSignalSpy texts(client.get(), &QWebSocket::textMessageReceived);
+        QSignalSpy closed(client.get(), &QWebSocket::disconnected);
+        client->sendTextMessage(QStringLiteral("hello"));
+        QTRY_COMPARE(texts.size(), 1);
+        QCOMPARE(texts.first().first().toString(), QStringLiteral("ok \uFFFD\uFFFD end"));
+        client->sendTextMessage(QStringLiteral("again"));
+        QTRY_COMPARE(texts.size(), 2);
+        QCOMPARE(closed.size(), 0);
+    }
+
     void apiUnreachableGives502()
     {
         TestProxy t;

@@ -290,10 +290,13 @@ bool ClientFrameReader::takeCloseByte(quint8 byte, quint64 at, bool last)
 void ClientFrameReader::keep(QByteArrayView masked)
 {
     QByteArray &kept = isControl(m_opcode) ? m_control : m_message;
-    if (m_offset == 0 && !isControl(m_opcode)) {
-        // Room for the frame, but not on the word of a client that may never send it.
+    if (kept.isEmpty() && !isControl(m_opcode)) {
+        // Room for the first frame, but not on the word of a client that may never
+        // send it. Only for the first: a reserve per fragment would size the buffer
+        // exactly each time, and a message of many small fragments would be copied
+        // once per fragment.
         constexpr quint64 Ahead = 64 * 1024;
-        kept.reserve(kept.size() + qsizetype(std::min(m_length, Ahead)));
+        kept.reserve(qsizetype(std::min(m_length, Ahead)));
     }
     const qsizetype at = kept.size();
     kept.resize(at + masked.size());
