@@ -15,10 +15,10 @@ size_t Engine::frames(Conn &c, const uint8_t *data, size_t size, int64_t now)
     size_t pos = 0;
     while (pos < size) {
         ws::FrameHeader h;
-        const ws::ParseResult r = ws::parseHeader(data + pos, size - pos, &h);
+        const ws::ParseResult r = ws::parseHeader(data + pos, size - pos, false, MaxFrame, &h);
         if (r == ws::ParseResult::Incomplete)
             break;
-        if (r == ws::ParseResult::Invalid || h.length > MaxFrame) {
+        if (r != ws::ParseResult::Ok) {
             m_stats->protocolErrors.add();
             closeConnection(c);
             return pos;

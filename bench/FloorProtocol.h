@@ -1,9 +1,10 @@
 #pragma once
 
-// The server's half of what ws2api-floor speaks: masked WebSocket frames in and
-// unmasked frames out (RFC 6455 section 5), and the API's HTTP/1.1 response with a
-// Content-Length or a chunked body. The client's half is WsFrame.h; the handshake's
-// header lookup comes from Handshake.h.
+// The server's half of what ws2api-floor speaks: unmasked WebSocket frames out (RFC
+// 6455 section 5; the masked frames coming in are read by WsFrame.h's parseHeader,
+// which the load generator reads the server's with), and the API's HTTP/1.1
+// response with a Content-Length or a chunked body. The handshake's header lookup
+// comes from Handshake.h.
 
 #include <charconv>
 #include <cstddef>
@@ -16,59 +17,6 @@
 #include "WsFrame.h"
 
 namespace wsfloor {
-
-struct ClientFrame
-{
-    bool fin = false;
-    uint8_t opcode = 0;
-    uint64_t length = 0;
-    size_t headerSize = 0;  // the mask's four bytes included
-    const uint8_t *mask = nullptr;
-};
-
-enum class FrameResult { Incomplete, Invalid, TooLarge, Ok };
-
-// One client frame header from [data, data + size). Invalid: reserved bits, an
-// unmasked frame, an unknown opcode, a fragmented or oversized control frame.
-inline FrameResult parseClientFrame(const uint8_t *data, size_t size, uint64_t maxPayload, ClientFrame *out)
-{
-    if (size < 2)
-        return FrameResult::Incomplete;
-    const uint8_t b0 = data[0];
-    const uint8_t b1 = data[1];
-    out->fin = b0 & 0x80;
-    out->opcode = b0 & 0x0f;
-    const bool control = out->opcode & 0x8;
-    if ((b0 & 0x70) != 0 || (b1 & 0x80) == 0)
-        return FrameResult::Invalid;
-    if (out->opcode > loadgen::ws::Binary && !(control && out->opcode <= loadgen::ws::Pong))
-        return FrameResult::Invalid;
-    uint64_t length = b1 & 0x7f;
-    size_t header = 2;
-    if (length == 126) {
-        if (size < 4)
-            return FrameResult::Incomplete;
-        length = uint64_t(data[2]) << 8 | data[3];
-        header = 4;
-    } else if (length == 127) {
-        if (size < 10)
-            return FrameResult::Incomplete;
-        length = 0;
-        for (int i = 0; i < 8; ++i)
-            length = length << 8 | data[2 + i];
-        header = 10;
-    }
-    if (control && (!out->fin || length > 125))
-        return FrameResult::Invalid;
-    if (length > maxPayload)
-        return FrameResult::TooLarge;
-    if (size < header + 4)
-        return FrameResult::Incomplete;
-    out->length = length;
-    out->mask = data + header;
-    out->headerSize = header + 4;
-    return FrameResult::Ok;
-}
 
 // An unmasked server frame header (at most 10 bytes) into out; returns its size.
 inline size_t writeServerHeader(uint8_t *out, uint8_t opcode, uint64_t length)

@@ -263,12 +263,13 @@ size_t FloorServer::handleFrames(int fd, uint8_t *data, size_t size)
     namespace ws = loadgen::ws;
     size_t pos = 0;
     while (pos < size && m_clients[size_t(fd)].open && !m_clients[size_t(fd)].closing) {
-        ClientFrame frame;
-        const FrameResult result = parseClientFrame(data + pos, size - pos, m_options.maxMessage, &frame);
-        if (result == FrameResult::Incomplete || (result == FrameResult::Ok && size - pos - frame.headerSize < frame.length))
+        ws::FrameHeader frame;
+        const ws::ParseResult result = ws::parseHeader(data + pos, size - pos, true, m_options.maxMessage, &frame);
+        if (result == ws::ParseResult::Incomplete
+            || (result == ws::ParseResult::Ok && size - pos - frame.headerSize < frame.length))
             break;
-        if (result != FrameResult::Ok) {
-            closeWithCode(fd, result == FrameResult::TooLarge ? 1009 : 1002);
+        if (result != ws::ParseResult::Ok) {
+            closeWithCode(fd, result == ws::ParseResult::TooLarge ? 1009 : 1002);
             return size;
         }
         uint8_t *payload = data + pos + frame.headerSize;

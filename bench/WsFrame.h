@@ -26,15 +26,19 @@ struct FrameHeader
     bool fin = false;
     uint8_t opcode = 0;
     uint64_t length = 0;
-    size_t headerSize = 0;
+    size_t headerSize = 0;            // a client frame's four mask bytes included
+    const uint8_t *mask = nullptr;    // a client frame's mask, in the header
 };
 
-enum class ParseResult { Incomplete, Invalid, Ok };
+enum class ParseResult { Incomplete, Invalid, TooLarge, Ok };
 
-// Reads one server frame header from [data, data + size). Invalid covers what a
-// client must fail the connection for: reserved bits, a masked server frame, an
-// unknown opcode, and a fragmented or oversized control frame.
-inline ParseResult parseHeader(const uint8_t *data, size_t size, FrameHeader *out)
+// Reads one frame header from [data, data + size): a server's (unmasked), or with
+// `masked` a client's (ws2api-floor's side). Invalid covers what the reader must
+// fail the connection for: reserved bits, a mask bit other than `masked`, an unknown
+// opcode, and a fragmented or oversized control frame; TooLarge a payload over
+// maxPayload, told as soon as the length is read.
+inline ParseResult parseHeader(const uint8_t *data, size_t size, bool masked, uint64_t maxPayload,
+                               FrameHeader *out)
 {
     if (size < 2)
         return ParseResult::Incomplete;
@@ -42,7 +46,7 @@ inline ParseResult parseHeader(const uint8_t *data, size_t size, FrameHeader *ou
     const uint8_t b1 = data[1];
     out->fin = b0 & 0x80;
     out->opcode = b0 & 0x0f;
-    if ((b0 & 0x70) != 0 || (b1 & 0x80) != 0)
+    if ((b0 & 0x70) != 0 || bool(b1 & 0x80) != masked)
         return ParseResult::Invalid;
     const bool control = out->opcode & 0x8;
     if (out->opcode > Binary && !(control && out->opcode <= Pong))
@@ -64,6 +68,14 @@ inline ParseResult parseHeader(const uint8_t *data, size_t size, FrameHeader *ou
     }
     if (control && (!out->fin || length > 125))
         return ParseResult::Invalid;
+    if (length > maxPayload)
+        return ParseResult::TooLarge;
+    if (masked) {
+        if (size < header + 4)
+            return ParseResult::Incomplete;
+        out->mask = data + header;
+        header += 4;
+    }
     out->length = length;
     out->headerSize = header;
     return ParseResult::Ok;
