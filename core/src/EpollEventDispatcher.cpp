@@ -24,13 +24,6 @@ namespace ws2api {
 
 namespace {
 
-qint64 monotonicNs()
-{
-    timespec now{};
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return qint64(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
-}
-
 // Sockets beyond this many ready at once wait for the next pass; level
 // triggering reports them again.
 constexpr int MaxEvents = 512;
@@ -142,7 +135,7 @@ bool EpollEventDispatcher::processEvents(QEventLoop::ProcessEventsFlags flags)
     if (withTimers && !m_interrupted.load(std::memory_order_acquire))
         processed += activateTimers();
     if (m_gatherUs > 0)
-        m_lastPassUs = m_lastPassFoundSockets ? (monotonicNs() - m_passStartNs) / 1000 : 0;
+        m_lastPassUs = m_lastPassFoundSockets ? (monotonicNow() - m_passStartNs) / 1000 : 0;
     return processed > 0;
 }
 
@@ -271,7 +264,7 @@ int EpollEventDispatcher::waitAndDispatchSockets(int timeoutMs)
     const int count = epoll_wait(m_epollFd, m_events.get(), MaxEvents, timeoutMs);
     ++m_waitCount;
     if (m_gatherUs > 0)
-        m_passStartNs = monotonicNs();  // how long the pass takes decides on gathering
+        m_passStartNs = monotonicNow();  // how long the pass takes decides on gathering
     if (count < 0) {
         if (errno != EINTR)
             qCWarning(lcEpoll, "epoll_wait failed: %s", strerror(errno));
