@@ -218,12 +218,8 @@ qsizetype ClientFrameReader::checkText(QByteArrayView bytes)
 {
     // The mask as eight bytes, for each of the four places a run can start at.
     quint64 masks[4];
-    for (int start = 0; start < 4; ++start) {
-        quint8 eight[8];
-        for (int k = 0; k < 8; ++k)
-            eight[k] = m_mask[(m_offset + quint64(start + k)) & 3];
-        std::memcpy(&masks[start], eight, 8);
-    }
+    for (int start = 0; start < 4; ++start)
+        masks[start] = maskWord(m_offset + quint64(start));
     const auto *data = reinterpret_cast<const quint8 *>(bytes.data());
     const qsizetype n = bytes.size();
     qsizetype i = 0;
@@ -285,6 +281,17 @@ bool ClientFrameReader::takeCloseByte(quint8 byte, quint64 at, bool last)
     return true;
 }
 
+// The mask as eight bytes, for payload bytes from `offset` on.
+quint64 ClientFrameReader::maskWord(quint64 offset) const
+{
+    quint8 eight[8];
+    for (int k = 0; k < 8; ++k)
+        eight[k] = m_mask[(offset + quint64(k)) & 3];
+    quint64 word;
+    std::memcpy(&word, eight, 8);
+    return word;
+}
+
 // The payload bytes of this frame at m_offset on, checked: unmasked, after what the
 // message (or the control frame) has so far.
 void ClientFrameReader::keep(QByteArrayView masked)
@@ -305,11 +312,7 @@ void ClientFrameReader::keep(QByteArrayView masked)
     const qsizetype n = masked.size();
     qsizetype i = 0;
     // Eight bytes at a time, with the mask turned to where this run starts.
-    quint8 eight[8];
-    for (int k = 0; k < 8; ++k)
-        eight[k] = m_mask[(m_offset + quint64(k)) & 3];
-    quint64 mask;
-    std::memcpy(&mask, eight, 8);
+    const quint64 mask = maskWord(m_offset);
     for (; n - i >= 8; i += 8) {
         quint64 word;
         std::memcpy(&word, in + i, 8);

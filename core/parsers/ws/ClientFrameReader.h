@@ -86,6 +86,7 @@ private:
     qsizetype checkClose(QByteArrayView bytes);
     bool takeTextByte(quint8 byte, bool lastOfMessage);
     bool takeCloseByte(quint8 byte, quint64 at, bool last);
+    quint64 maskWord(quint64 offset) const;
     void keep(QByteArrayView masked);
     void endFrame();
     void fail(quint16 code, const char *reason);
